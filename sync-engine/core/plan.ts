@@ -1,0 +1,71 @@
+import type { Entry, Problem } from './entry.js';
+
+/** How a pair moves changes. */
+export type SyncMode = 'two-way' | 'push' | 'pull' | 'mirror-push' | 'mirror-pull';
+export const SYNC_MODES: readonly SyncMode[] = ['two-way', 'push', 'pull', 'mirror-push', 'mirror-pull'];
+
+/**
+ * How two files are judged equal, as the platform names the options:
+ * - `size-mtime` (default): same size and mtimes equal within the coarser endpoint's precision;
+ * - `sha256` (strict): same content hash (hashes cached against size+mtime by the state store);
+ * - `none`: a file present on both sides is equal; only new and deleted files move.
+ */
+export type CompareMode = 'size-mtime' | 'sha256' | 'none';
+export const COMPARE_MODES: readonly CompareMode[] = ['size-mtime', 'sha256', 'none'];
+
+export type Side = 'local' | 'remote';
+
+export function otherSide(side: Side): Side {
+  return side === 'local' ? 'remote' : 'local';
+}
+
+/** One step applied to one side. `source` is the entry read from the other side (for copies). */
+export type Action =
+  /** Copy the other side's entry at `path` onto this side (create or replace a file, or a symlink when enabled). */
+  | { readonly kind: 'copy'; readonly path: string; readonly source: Entry; readonly replaces?: Entry }
+  /** Create a directory. */
+  | { readonly kind: 'mkdir'; readonly path: string; readonly source: Entry }
+  /** Delete what is at `path`; `expected` is what the scan saw there (re-checked before deleting). */
+  | { readonly kind: 'delete'; readonly path: string; readonly expected: Entry }
+  /** Rename this side's file out of the way (the losing side of a conflict). */
+  | { readonly kind: 'rename'; readonly path: string; readonly to: string; readonly expected: Entry }
+  /** Only metadata differs (executable bit, or mtime under compare mode `none`/`sha256`): update it. */
+  | { readonly kind: 'metadata'; readonly path: string; readonly source: Entry; readonly expected: Entry };
+
+/** Both sides changed the same path since the last sync. */
+export interface Conflict {
+  readonly path: string;
+  readonly local: Entry | undefined;
+  readonly remote: Entry | undefined;
+  /** Where the remote's version is kept (present on both sides after the sync). */
+  readonly conflictPath: string;
+}
+
+/**
+ * The planner's output. Actions for each side are ordered so they can be applied in order:
+ * renames, then mkdirs (parents first), then copies, then metadata, then deletes (children first).
+ */
+export interface Plan {
+  readonly local: Action[];
+  readonly remote: Action[];
+  readonly conflicts: Conflict[];
+  readonly problems: Problem[];
+  /**
+   * Entries now known to be equal on both sides with no action needed: the ancestor records them.
+   * (The controller also records each applied action's result.)
+   */
+  readonly inSync: Entry[];
+  /** Ancestor paths that no longer exist on either side: the ancestor forgets them. */
+  readonly forget: string[];
+}
+
+export interface ReconcileOptions {
+  readonly mode: SyncMode;
+  readonly compare: CompareMode;
+  /** The coarsest mtime precision of the two endpoints, in milliseconds (e.g. 1000 for BusyBox `stat`). */
+  readonly mtimePrecisionMs: number;
+  /** Host name used in conflict file names. */
+  readonly host: string;
+  /** The time used in conflict file names (ms since epoch). */
+  readonly now: number;
+}

@@ -1,0 +1,140 @@
+import type { Readable } from 'node:stream';
+import type { Entry, Problem } from '../core/entry.js';
+
+/** What an endpoint can and cannot represent; the planner and controller adapt to it. */
+export interface EndpointCapabilities {
+  /** Granularity of the mtimes it reports and stores, in ms (1 for local disks, 1000 for BusyBox `stat -c %Y`). */
+  readonly mtimePrecisionMs: number;
+  /** False where `A` and `a` are the same file (macOS, Windows defaults). */
+  readonly caseSensitive: boolean;
+  /** Whether it stores the executable bit. */
+  readonly executableBit: boolean;
+  /** Whether `hash` runs where the data lives (no download), e.g. sha256sum in a pod or stored metadata. */
+  readonly remoteHash: boolean;
+  /** Whether an interrupted write continues from what already arrived (`partialOffset`). */
+  readonly resumableWrites: boolean;
+}
+
+export interface ScanOptions {
+  readonly signal?: AbortSignal;
+  /** Called with the running count of entries seen, for progress on long scans. */
+  readonly onProgress?: (entries: number) => void;
+  /**
+   * Paths for which this returns true are not listed (and, for directories, not descended into).
+   * The engine's own temporary files are never listed whatever this says; they come back in `temporaries`.
+   */
+  readonly ignore?: (path: string, isDir: boolean) => boolean;
+}
+
+export interface ScanResult {
+  /** Every entry below the root (directories included, the root itself excluded). */
+  readonly entries: Entry[];
+  /** Entries that could not be represented (symlinks by default, unreadable files, invalid names). */
+  readonly problems: Problem[];
+  /** The engine's own temporary/partial files found in the tree (relative paths), for cleanup. */
+  readonly temporaries: string[];
+}
+
+/** One file to be written on this endpoint, whose content comes from the other endpoint. */
+export interface WriteRequest {
+  readonly path: string;
+  /** The source's entry: size, mtime, executable bit (and sha256 when known) are what the result must have. */
+  readonly entry: Entry;
+  /** Bytes of a partial file already in place (from `partialOffset`); the incoming stream starts there. */
+  readonly offset: number;
+  /** When set, the written content must hash to this or the write fails (strict mode). */
+  readonly verifySha256?: string;
+}
+
+/** A file's content as it arrives from the source endpoint. */
+export interface IncomingFile {
+  readonly path: string;
+  readonly entry: Entry;
+  /** Where in the file this stream starts. */
+  readonly offset: number;
+  /** Exactly `entry.size - offset` bytes, unless the source fails. */
+  readonly stream: Readable;
+}
+
+export interface WriteHooks {
+  readonly signal?: AbortSignal;
+  /** Bytes of content written so far (called often, with increments). */
+  readonly onBytes?: (bytes: number) => void;
+  /** A file is in place under its final name with the source's mtime and mode. */
+  readonly onFileDone?: (request: WriteRequest, written: Entry) => void;
+  /** A file could not be written; the rest of the batch continues. */
+  readonly onProblem?: (problem: Problem) => void;
+}
+
+export interface ReadOptions {
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * One side of a pair: the local folder, a file:// share, a PVC reached through exec streams, an S3 prefix.
+ *
+ * Contracts every implementation keeps:
+ * - Paths are relative to the endpoint's root and validated (`invalidPathReason`) before any use; nothing
+ *   outside the root is ever read, written or followed.
+ * - A listing that fails is an error (`TetherError` with code `listing-failed` or more precise), never an
+ *   empty result.
+ * - Writes are atomic per file: content goes to a temporary name beside the target and is renamed into place
+ *   only once complete and checked. A reader never sees a half-written file under its final name.
+ * - Deletes and metadata updates re-check what is there against the expected entry and refuse (as a
+ *   problem) when the file changed since the scan, so a concurrent edit is never lost.
+ */
+export interface Endpoint {
+  /** The remote URL or local path as the user wrote it, for messages. */
+  readonly displayName: string;
+  readonly capabilities: EndpointCapabilities;
+
+  /** Lists the whole tree under the root. Throws when the root cannot be listed. */
+  scan(options?: ScanOptions): Promise<ScanResult>;
+
+  /** SHA-256 of the given files, computed where the data lives. Files that vanished become problems. */
+  hash(entries: readonly Entry[], options?: ReadOptions): Promise<{ hashes: Map<string, string>; problems: Problem[] }>;
+
+  /**
+   * Streams the requested files in order. Each yielded stream must be consumed (or destroyed) before the next
+   * is produced. A file that vanished or changed size fails the iteration with an error naming it.
+   */
+  readFiles(
+    requests: readonly { path: string; entry: Entry; offset: number }[],
+    options?: ReadOptions,
+  ): AsyncIterable<IncomingFile>;
+
+  /**
+   * Writes `requests` from `incoming`, which yields the same files in the same order. Resolves when every
+   * file is either done (`onFileDone`) or reported (`onProblem`); rejects only on a fatal error
+   * (cancellation, lost connection, no space left), leaving no partial file under a final name.
+   */
+  writeFiles(
+    requests: readonly WriteRequest[],
+    incoming: AsyncIterable<IncomingFile>,
+    hooks?: WriteHooks,
+  ): Promise<void>;
+
+  /** Bytes already present from an interrupted write of exactly this version of the file (0 when none). */
+  partialOffset(path: string, entry: Entry): Promise<number>;
+
+  /** Creates directories (parents are listed before children), setting their mtimes where it can. */
+  mkdirs(entries: readonly Entry[]): Promise<Problem[]>;
+
+  /**
+   * Removes entries, children before parents; `expected` is what the scan saw. A file that changed since
+   * then, or a directory that is not empty, is left in place and reported.
+   */
+  remove(expected: readonly Entry[]): Promise<{ removed: string[]; problems: Problem[] }>;
+
+  /** Renames a file within the root (used for conflict copies); fails if `to` exists. */
+  rename(from: string, to: string, expected: Entry): Promise<void>;
+
+  /** Sets mtime and executable bit of files that are otherwise equal. */
+  setMetadata(items: readonly { path: string; entry: Entry; expected: Entry }[]): Promise<Problem[]>;
+
+  /** Deletes engine temporaries (as reported by `scan`) that no transfer will resume. */
+  removeTemporaries(paths: readonly string[]): Promise<void>;
+
+  /** Releases connections, helper pods, worker threads. Safe to call twice. */
+  close(): Promise<void>;
+}
