@@ -33,6 +33,11 @@ export interface ScanResult {
   readonly problems: Problem[];
   /** The engine's own temporary/partial files found in the tree (relative paths), for cleanup. */
   readonly temporaries: string[];
+  /**
+   * Directories whose contents could not be listed (permission denied, vanished mid-scan). Nothing below them
+   * is known, so the planner takes no action there: an unreadable folder is never read as "all deleted".
+   */
+  readonly unlisted: string[];
 }
 
 /** One file to be written on this endpoint, whose content comes from the other endpoint. */
@@ -40,6 +45,11 @@ export interface WriteRequest {
   readonly path: string;
   /** The source's entry: size, mtime, executable bit (and sha256 when known) are what the result must have. */
   readonly entry: Entry;
+  /**
+   * What the scan saw at `path` on this endpoint (undefined: nothing). If something else is there when the file
+   * is about to be renamed into place, the write is refused as a problem, so a concurrent edit is never lost.
+   */
+  readonly replaces?: Entry;
   /** Bytes of a partial file already in place (from `partialOffset`); the incoming stream starts there. */
   readonly offset: number;
   /** When set, the written content must hash to this or the write fails (strict mode). */
@@ -96,7 +106,9 @@ export interface Endpoint {
 
   /**
    * Streams the requested files in order. Each yielded stream must be consumed (or destroyed) before the next
-   * is produced. A file that vanished or changed size fails the iteration with an error naming it.
+   * is produced. A file that vanished or changed since the scan is still yielded, with a stream that errors
+   * (message naming the file); the writer reports it as a problem and goes on with the next file. Connection
+   * loss fails the whole iteration.
    */
   readFiles(
     requests: readonly { path: string; entry: Entry; offset: number }[],
