@@ -1,0 +1,3 @@
+export type * from './contract.js';
+export { flavourOf } from './images.js';
+export { createPodRuntime, type PodRuntimeOptions } from './podRuntime.js';
