@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Entry } from '../core/entry.js';
 import type { StateStore } from './store.js';
-import { countRows, pairConfig, tempState, type TempState } from './testSupport.js';
+import { countRows, numberedEntry, pairConfig, tempState, type TempState } from './testSupport.js';
 
 let state: TempState;
 beforeEach(() => {
@@ -33,15 +33,6 @@ const sample: Entry[] = [
     sha256: 'ef'.repeat(32),
   },
 ];
-
-/** The i-th of many entries, in the order a scan lists them (folder by folder), with every field varied. */
-function entryAt(i: number): Entry {
-  const folder = `dir${String(Math.floor(i / 1000)).padStart(3, '0')}/sub ${Math.floor(i / 100) % 10}`;
-  const base = { path: `${folder}/file-${i}.dat`, size: i * 7, mtimeMs: 1_600_000_000_000 + i * 1.5 };
-  if (i % 5 === 0) return { ...base, kind: 'file', executable: false, sha256: i.toString(16).padStart(64, '0') };
-  if (i % 11 === 0) return { ...base, kind: 'symlink', size: 0, executable: false, target: `t/${i}` };
-  return { ...base, kind: 'file', executable: i % 3 === 0 };
-}
 
 function openWithPair(options: Parameters<TempState['open']>[0] = {}): { store: StateStore; pairId: number } {
   const store = state.open(options);
@@ -123,7 +114,7 @@ describe('ancestor', () => {
     const { store, pairId } = openWithPair();
     const writer = store.ancestorWriter(pairId);
     const count = 100_000;
-    for (let i = 0; i < count; i++) writer.put(entryAt(i));
+    for (let i = 0; i < count; i++) writer.put(numberedEntry(i));
     writer.close();
     store.close();
     const reopened = state.open();
@@ -134,7 +125,7 @@ describe('ancestor', () => {
     console.log(`loadAncestor: ${count} entries in ${elapsed.toFixed(1)} ms`);
     expect(loaded.size).toBe(count);
     for (let i = 0; i < count; i++) {
-      const expected = entryAt(i);
+      const expected = numberedEntry(i);
       const actual = loaded.get(expected.path);
       if (actual === undefined || JSON.stringify(actual) !== JSON.stringify(expected)) {
         expect(actual).toStrictEqual(expected);

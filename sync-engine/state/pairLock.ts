@@ -89,11 +89,14 @@ export class PairLocks {
   readonly #db: Db;
   readonly #isAlive: (pid: number) => boolean;
   readonly #host: string;
+  readonly #now: () => number;
   readonly #select;
   readonly #pairId;
 
-  constructor(db: Db, options: PairLockOptions = {}) {
+  /** `now` is the clock recorded in locks and messages; waiting always uses real time. */
+  constructor(db: Db, options: PairLockOptions = {}, now: () => number = Date.now) {
     this.#db = db;
+    this.#now = now;
     this.#isAlive = options.isAlive ?? isProcessAlive;
     this.#host = options.host ?? hostname();
     this.#select = db
@@ -105,8 +108,9 @@ export class PairLocks {
   }
 
   /** Takes the lock of pair `pairName` or throws `TetherError('pair-locked')` naming the holder. */
-  acquire(pairName: string, owner: LockOwner, now: number): AcquiredLock {
+  acquire(pairName: string, owner: LockOwner): AcquiredLock {
     checkOwner(owner);
+    const now = this.#now();
     const token = randomUUID();
     const tookOverFrom = this.#db
       .transaction((): PairLockInfo | undefined => {
@@ -150,7 +154,7 @@ export class PairLocks {
     for (;;) {
       signal?.throwIfAborted();
       try {
-        return this.acquire(pairName, owner, Date.now());
+        return this.acquire(pairName, owner);
       } catch (error) {
         if (!(error instanceof TetherError && error.code === 'pair-locked')) throw error;
         const left = deadline - Date.now();

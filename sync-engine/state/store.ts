@@ -85,7 +85,7 @@ export class StateStore {
     this.#hashes = new HashCache(db, this.#batch);
     this.#journal = new TransferJournal(db);
     this.#activity = new ActivityLog(db, this.#batch, options.activityCap ?? DEFAULT_ACTIVITY_CAP);
-    this.#locks = new PairLocks(db, options.locks);
+    this.#locks = new PairLocks(db, options.locks, this.#now);
   }
 
   // ---- Pairs ----
@@ -233,6 +233,11 @@ export class StateStore {
     return this.#guard('read the activity log', () => this.#activity.list(query));
   }
 
+  /** Prunes every pair's log to the cap now (it is otherwise pruned as entries arrive). Returns rows deleted. */
+  pruneActivity(): number {
+    return this.#guard('prune the activity log', () => this.#activity.prune());
+  }
+
   // ---- Pair locks ----
 
   /**
@@ -241,7 +246,7 @@ export class StateStore {
    * function; `close()` releases locks still held.
    */
   acquirePairLock(name: string, owner: LockOwner): ReleaseLock {
-    return this.#guard(`lock pair "${name}"`, () => this.#track(name, this.#locks.acquire(name, owner, this.#now())));
+    return this.#guard(`lock pair "${name}"`, () => this.#track(name, this.#locks.acquire(name, owner)));
   }
 
   /** Like `acquirePairLock`, retrying while the pair is busy, for at most `timeoutMs`. */
