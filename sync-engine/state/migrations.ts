@@ -15,8 +15,9 @@ export const MIGRATIONS: readonly Migration[] = [
   // 1: pairs, ancestor, hash cache, transfer journal, activity log, pair locks.
   (db) => {
     db.exec(`
+      -- AUTOINCREMENT: an id is never reused, so late writes for a removed pair can never land in a new one.
       CREATE TABLE pairs (
-        id INTEGER PRIMARY KEY,
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
         name TEXT NOT NULL UNIQUE,
         local_path TEXT NOT NULL,
         remote_url TEXT NOT NULL,

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TetherError } from '../errors.js';
+import { unknownPair } from './pairs.js';
 import type { Db } from './sqlite.js';
 
 /** Who holds (or wants) a pair. */
@@ -115,12 +116,7 @@ export class PairLocks {
     const tookOverFrom = this.#db
       .transaction((): PairLockInfo | undefined => {
         const pairId = this.#pairId.get(pairName);
-        if (pairId === undefined) {
-          throw new TetherError(
-            'unknown-pair',
-            `there is no pair named "${pairName}"; see \`tether list\` for the pairs`,
-          );
-        }
+        if (pairId === undefined) throw unknownPair(pairName);
         const holder = this.#holder(pairId);
         if (holder !== undefined && !this.isStale(holder)) {
           throw new TetherError('pair-locked', lockedMessage(pairName, holder, this.#host, now), { retryable: true });

@@ -103,10 +103,16 @@ describe('pairs', () => {
     expect(store.getPair('b')).toBeUndefined();
   });
 
+  it('never reuses the id of a removed pair', () => {
+    const first = store.addPair(pairConfig('a')).id;
+    store.removePair('a');
+    expect(store.addPair(pairConfig('a')).id).not.toBe(first);
+  });
+
   it('names the missing pair in errors', () => {
     const unknown: unknown = expect.objectContaining({
       code: 'unknown-pair',
-      message: 'there is no pair named "ghost"; see `tether list` for the pairs',
+      message: 'there is no pair named "ghost"; see `tether pair list` for the pairs',
     });
     expect(() => store.requirePair('ghost')).toThrow(unknown);
     expect(() => store.setPairState('ghost', 'idle')).toThrow(unknown);

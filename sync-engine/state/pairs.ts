@@ -177,8 +177,8 @@ function recordOf(row: PairRow): PairRecord {
   };
 }
 
-function unknownPair(name: string): TetherError {
-  return new TetherError('unknown-pair', `there is no pair named "${name}"; see \`tether list\` for the pairs`);
+export function unknownPair(name: string): TetherError {
+  return new TetherError('unknown-pair', `there is no pair named "${name}"; see \`tether pair list\` for the pairs`);
 }
 
 /** The `pairs` table. Every method validates its arguments and throws `TetherError`s. */
