@@ -111,9 +111,10 @@ describe('pair lock', () => {
   it('is released when the store closes', () => {
     const { store } = open();
     const { id } = store.addPair(pairConfig('x'));
-    store.acquirePairLock('x', sync);
+    const release = store.acquirePairLock('x', sync);
     store.close();
     expect(countRows(state.raw(), 'pair_locks', id)).toBe(0);
+    expect(() => release()).not.toThrow();
   });
 
   it('names the day too when the lock is older than today', () => {

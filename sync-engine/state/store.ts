@@ -311,7 +311,8 @@ export class StateStore {
       );
     }
     const release: ReleaseLock = () => {
-      this.#heldLocks.delete(release);
+      // Released already (twice called, or by close()): nothing to do.
+      if (!this.#heldLocks.delete(release)) return;
       this.#guard(`unlock pair "${name}"`, lock.release);
     };
     this.#heldLocks.add(release);
