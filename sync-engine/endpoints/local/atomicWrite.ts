@@ -1,0 +1,272 @@
+import { createHash } from 'node:crypto';
+import type { Hash } from 'node:crypto';
+import { constants, createReadStream } from 'node:fs';
+import type { Stats } from 'node:fs';
+import { chmod, open, rename, unlink } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { Transform } from 'node:stream';
+import type { TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Entry } from '../../core/entry.js';
+import { baseName } from '../../core/entry.js';
+import { partialPathFor } from '../../core/temporaries.js';
+import { TetherError } from '../../errors.js';
+import type { IncomingFile, WriteHooks, WriteRequest } from '../endpoint.js';
+import {
+  differenceFrom,
+  entryOfStats,
+  errnoOf,
+  lstatOrUndefined,
+  messageOf,
+  modeFor,
+  noSpaceError,
+  setMtime,
+} from './fsUtil.js';
+import type { RootedPaths } from './paths.js';
+
+export interface WriteTarget {
+  readonly paths: RootedPaths;
+  readonly displayName: string;
+}
+
+type Outcome = { readonly ok: true; readonly written: Entry } | { readonly ok: false; readonly message: string };
+
+const fail = (message: string): Outcome => ({ ok: false, message });
+
+/** Bytes already in the partial file of exactly this version of `path` (0 when there is none). */
+export async function partialOffsetOf(paths: RootedPaths, path: string, entry: Entry): Promise<number> {
+  const resolved = await paths.resolve(partialPathFor(path, entry));
+  if (!resolved.ok) return 0;
+  const stats = await lstatOrUndefined(resolved.abs);
+  if (stats === undefined || !stats.isFile() || stats.size > entry.size) return 0;
+  return stats.size;
+}
+
+/** Counts, hashes and bounds the bytes on their way to disk. */
+class Meter extends Transform {
+  received = 0;
+  overflow = false;
+
+  constructor(
+    private readonly limit: number,
+    private readonly hash: Hash | undefined,
+    private readonly onBytes: ((bytes: number) => void) | undefined,
+  ) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.received += chunk.length;
+    if (this.received > this.limit) {
+      this.overflow = true;
+      callback(new Error(`the source sent more than the ${this.limit} bytes expected`));
+      return;
+    }
+    this.hash?.update(chunk);
+    this.onBytes?.(chunk.length);
+    callback(null, chunk);
+  }
+}
+
+async function hashPrefix(abs: string, bytes: number, hash: Hash): Promise<void> {
+  for await (const chunk of createReadStream(abs, { start: 0, end: bytes - 1, highWaterMark: 1024 * 1024 })) {
+    hash.update(chunk as Buffer);
+  }
+}
+
+/** Read through a function: TypeScript would otherwise keep a narrowing across the awaits in between. */
+function erroredOf(stream: Readable): Error | null {
+  return stream.errored;
+}
+
+function isAborted(signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true;
+}
+
+function cancelled(displayName: string): TetherError {
+  return new TetherError('cancelled', `writing to ${displayName} cancelled`);
+}
+
+/**
+ * Writes files atomically (see `Endpoint.writeFiles`): each file's content goes to its partial file
+ * (`partialPathFor`) beside the target, appending when resuming; once complete it is checked (size, and
+ * SHA-256 when asked), given its mode and mtime, and renamed into place if, and only if, the target is still
+ * what the scan saw (`replaces`). Failures of one file are problems; cancellation, a full disk, a read-only
+ * filesystem and a broken source iteration reject.
+ */
+export async function writeLocalFiles(
+  target: WriteTarget,
+  requests: readonly WriteRequest[],
+  incoming: AsyncIterable<IncomingFile>,
+  hooks: WriteHooks = {},
+): Promise<void> {
+  const iterator = incoming[Symbol.asyncIterator]();
+  const verified = new Set<string>();
+  let laterBytes = requests.reduce((sum, r) => sum + Math.max(0, r.entry.size - r.offset), 0);
+  try {
+    for (const [index, request] of requests.entries()) {
+      if (isAborted(hooks.signal)) throw cancelled(target.displayName);
+      laterBytes -= Math.max(0, request.entry.size - request.offset);
+      const next = await iterator.next();
+      if (next.done === true) {
+        throw new TetherError(
+          'transfer-failed',
+          `the source stopped after ${index} of ${requests.length} files; ${request.path} and the rest were not received`,
+          { retryable: true },
+        );
+      }
+      const file = next.value;
+      if (file.path !== request.path || file.offset !== request.offset) {
+        file.stream.destroy();
+        throw new TetherError(
+          'internal',
+          `files arrived out of order: expected ${request.path} from byte ${request.offset}, got ${file.path} from byte ${file.offset}`,
+        );
+      }
+      const outcome = await writeOne(target, request, file.stream, hooks, verified, laterBytes);
+      if (outcome.ok) {
+        hooks.onFileDone?.(request, outcome.written);
+      } else {
+        file.stream.destroy();
+        hooks.onProblem?.({ path: request.path, message: outcome.message });
+      }
+    }
+  } finally {
+    await iterator.return?.();
+  }
+}
+
+async function writeOne(
+  target: WriteTarget,
+  request: WriteRequest,
+  source: Readable,
+  hooks: WriteHooks,
+  verified: Set<string>,
+  laterBytes: number,
+): Promise<Outcome> {
+  const { path, entry, offset } = request;
+  if (entry.kind !== 'file') return fail(`not written: the source is a ${entry.kind}, not a file`);
+  if (!Number.isSafeInteger(offset) || offset < 0 || offset > entry.size) {
+    return fail(`not written: resume offset ${offset} is outside the file (0 to ${entry.size} bytes)`);
+  }
+  const early = erroredOf(source);
+  if (early !== null) return fail(`not written: ${early.message}`);
+  const resolved = await target.paths.resolve(path, verified);
+  if (!resolved.ok) return fail(`not written: ${resolved.reason}`);
+  const targetAbs = resolved.abs;
+  const partialAbs = join(dirname(targetAbs), baseName(partialPathFor(path, entry)));
+
+  if (offset > 0) {
+    const partial = await lstatOrUndefined(partialAbs);
+    const have = partial?.isFile() === true ? partial.size : 0;
+    if (have !== offset) {
+      return fail(
+        `not written: cannot resume at byte ${offset}, the partial file holds ${have} bytes; the next sync starts over from there`,
+      );
+    }
+  }
+  const hash = request.verifySha256 === undefined ? undefined : createHash('sha256');
+  if (hash !== undefined && offset > 0) {
+    try {
+      await hashPrefix(partialAbs, offset, hash);
+    } catch (error) {
+      return fail(`not written: cannot read the partial file to verify it: ${messageOf(error)}`);
+    }
+  }
+
+  const meter = new Meter(entry.size - offset, hash, hooks.onBytes);
+  const flags =
+    offset > 0
+      ? constants.O_WRONLY | constants.O_NOFOLLOW
+      : constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW;
+  // The partial file is private (0600) until it is complete; O_NOFOLLOW: a link planted at its name is refused.
+  const fatalWriteError = async (error: unknown): Promise<TetherError | undefined> => {
+    const code = errnoOf(error);
+    if (code === 'ENOSPC' || code === 'EDQUOT') {
+      // What is really on disk, not what passed the meter (some of that was still buffered).
+      const onDisk = (await lstatOrUndefined(partialAbs).catch(() => undefined))?.size ?? offset;
+      const needed = entry.size - onDisk + laterBytes;
+      return noSpaceError(target.displayName, dirname(targetAbs), path, needed, error);
+    }
+    if (code === 'EROFS') {
+      return new TetherError('read-only', `${target.displayName} is read-only: cannot write ${path}`, { cause: error });
+    }
+    return undefined;
+  };
+  let handle: FileHandle;
+  try {
+    handle = await open(partialAbs, flags, 0o600);
+  } catch (error) {
+    const fatal = await fatalWriteError(error);
+    if (fatal !== undefined) throw fatal;
+    return fail(`not written: cannot create its partial file: ${messageOf(error)}`);
+  }
+  const out = handle.createWriteStream({ start: offset });
+  let writeError: unknown;
+  out.once('error', (error) => (writeError = error));
+  try {
+    await pipeline(source, meter, out, hooks.signal === undefined ? {} : { signal: hooks.signal });
+  } catch (error) {
+    if (isAborted(hooks.signal)) throw cancelled(target.displayName);
+    if (writeError !== undefined) {
+      const fatal = await fatalWriteError(writeError);
+      if (fatal !== undefined) throw fatal;
+      return fail(`not written: ${messageOf(writeError)}`);
+    }
+    if (meter.overflow) {
+      await unlink(partialAbs).catch(() => undefined);
+      return fail(
+        `not written: the source sent more than the ${entry.size} bytes the file has; it changed while it was sent`,
+      );
+    }
+    const why = messageOf(erroredOf(source) ?? error);
+    return fail(
+      `transfer interrupted (${why}); the ${offset + meter.received} bytes received are kept and the next sync resumes from there`,
+    );
+  }
+
+  const total = offset + meter.received;
+  if (total !== entry.size) {
+    return fail(`transfer incomplete: received ${total} of ${entry.size} bytes; the next sync resumes from there`);
+  }
+  if (hash !== undefined) {
+    const actual = hash.digest('hex');
+    if (actual !== request.verifySha256) {
+      await unlink(partialAbs).catch(() => undefined);
+      return fail(`not written: the content received has SHA-256 ${actual}, not the expected ${request.verifySha256}`);
+    }
+  }
+  return finish(request, partialAbs, targetAbs);
+}
+
+/** Why what is at the target no longer matches what the scan saw there (`replaces`), if it does not. */
+function targetChanged(current: Stats | undefined, replaces: Entry | undefined): string | undefined {
+  if (replaces === undefined) return current === undefined ? undefined : 'something was created at this path';
+  return differenceFrom(current, replaces);
+}
+
+/** Mode, mtime, a last look at the target, then the rename into place. */
+async function finish(request: WriteRequest, partialAbs: string, targetAbs: string): Promise<Outcome> {
+  const { path, entry, replaces } = request;
+  const refused = (why: string): Outcome =>
+    fail(`not overwritten: it changed here since the scan (${why}); sync again to reconcile`);
+  try {
+    const current = await lstatOrUndefined(targetAbs);
+    const before = targetChanged(current, replaces);
+    if (before !== undefined) return refused(before);
+    await chmod(partialAbs, modeFor(entry.executable, current?.isFile() === true ? current.mode : undefined));
+    await setMtime(partialAbs, entry.mtimeMs);
+    const written = await lstatOrUndefined(partialAbs);
+    const writtenEntry = written === undefined ? undefined : entryOfStats(path, written);
+    if (writtenEntry === undefined) return fail('not written: the partial file vanished before it could be renamed');
+    // The last look, as close to the rename as it can be: a concurrent edit is never overwritten.
+    const last = targetChanged(await lstatOrUndefined(targetAbs), replaces);
+    if (last !== undefined) return refused(last);
+    await rename(partialAbs, targetAbs);
+    return { ok: true, written: writtenEntry };
+  } catch (error) {
+    return fail(`not written: ${messageOf(error)}`);
+  }
+}

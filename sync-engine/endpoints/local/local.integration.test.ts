@@ -1,0 +1,112 @@
+/**
+ * Local endpoint cases that need a real separate process: an unprivileged user (root reads through
+ * `chmod 000`) and a small full filesystem (a size-limited tmpfs inside bubblewrap).
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import type { SpawnOptions } from 'node:child_process';
+import { chmodSync, mkdirSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ScanResult } from '../endpoint.js';
+import { runningAsRoot, TempDirs, writeFile } from './testFixtures.js';
+
+const dirs = new TempDirs();
+afterEach(() => dirs.cleanup());
+
+const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+const endpointModule = pathToFileURL(fileURLToPath(new URL('./localEndpoint.ts', import.meta.url))).href;
+const NOBODY = 65534;
+
+/** Runs an ES module snippet under tsx (so it can import this folder's sources) and returns its stdout. */
+async function runSnippet(
+  code: string,
+  args: readonly string[],
+  options: SpawnOptions & { prefix?: string[] } = {},
+): Promise<string> {
+  const { prefix = [], ...spawnOptions } = options;
+  const argv = [process.execPath, '--import', 'tsx', '--input-type=module', '-e', code, ...args];
+  const [command, ...rest] = [...prefix, ...argv];
+  const child = spawn(command!, rest, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], ...spawnOptions });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const status = await new Promise<number | null>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', resolve);
+  });
+  if (status !== 0) throw new Error(`snippet failed (${String(status)}): ${stderr}`);
+  return stdout;
+}
+
+describe('local endpoint in a separate process', () => {
+  it('puts folders it may not read or search into unlisted, never treating them as empty', async () => {
+    const root = dirs.make();
+    chmodSync(root, 0o755);
+    writeFile(root, 'locked/file', 'x');
+    writeFile(root, 'unsearchable/file', 'x');
+    writeFile(root, 'open/file', 'x');
+    chmodSync(`${root}/locked`, 0o000);
+    chmodSync(`${root}/unsearchable`, 0o644); // listable, but entries cannot be examined
+    const code = `
+      const { createLocalEndpoint } = await import(${JSON.stringify(endpointModule)});
+      const endpoint = await createLocalEndpoint(process.argv[1]);
+      const result = await endpoint.scan();
+      await endpoint.close();
+      process.stdout.write(JSON.stringify(result));
+    `;
+    // As root, drop to "nobody" for the scan; otherwise the permission bits already apply to us.
+    const stdout = await runSnippet(code, [root], runningAsRoot ? { uid: NOBODY, gid: NOBODY } : {});
+    chmodSync(`${root}/locked`, 0o755);
+    chmodSync(`${root}/unsearchable`, 0o755);
+    const result = JSON.parse(stdout) as ScanResult;
+    expect([...result.unlisted].sort()).toEqual(['locked', 'unsearchable']);
+    expect(result.problems.map((p) => p.path).sort()).toEqual(['locked', 'unsearchable']);
+    expect(result.problems.find((p) => p.path === 'locked')?.message).toMatch(
+      /could not list this folder \(EACCES.*\); nothing in it is synced until it can be read/,
+    );
+    expect(result.entries.map((e) => e.path).sort()).toEqual(['locked', 'open', 'open/file', 'unsearchable']);
+  });
+
+  it('rejects with no-space, naming the bytes needed and free, when the disk fills up', async (context) => {
+    const probe = spawnSync('bwrap', ['--dev-bind', '/', '/', 'true']);
+    if (probe.status !== 0) {
+      console.log(
+        `skipped: bubblewrap cannot create a sandbox here (${probe.stderr.toString().trim() || 'not installed'})`,
+      );
+      context.skip();
+    }
+    const base = dirs.make();
+    const small = `${base}/small`;
+    mkdirSync(small);
+    const code = `
+      const { Readable } = await import('node:stream');
+      const { readdirSync } = await import('node:fs');
+      const { createLocalEndpoint } = await import(${JSON.stringify(endpointModule)});
+      const endpoint = await createLocalEndpoint(process.argv[1]);
+      const size = 3 * 1024 * 1024;
+      const entry = { path: 'big.bin', kind: 'file', size, mtimeMs: 1700000000000, executable: false };
+      async function* chunks() { for (let i = 0; i < 48; i++) yield Buffer.alloc(65536, i); }
+      async function* incoming() { yield { path: 'big.bin', entry, offset: 0, stream: Readable.from(chunks()) }; }
+      const outcome = await endpoint
+        .writeFiles([{ path: 'big.bin', entry, offset: 0 }], incoming())
+        .then(() => ({ code: 'resolved' }), (error) => ({ code: error.code, message: error.message }));
+      await endpoint.close();
+      process.stdout.write(JSON.stringify({ ...outcome, files: readdirSync(process.argv[1]) }));
+    `;
+    const stdout = await runSnippet(code, [small], {
+      prefix: ['bwrap', '--dev-bind', '/', '/', '--size', String(1024 * 1024), '--tmpfs', small],
+    });
+    const outcome = JSON.parse(stdout) as { code: string; message: string; files: string[] };
+    expect(outcome.code).toBe('no-space');
+    expect(outcome.message).toMatch(
+      /^not enough space on .*small to write big\.bin: \d+ more bytes are needed and \d+ bytes are free; free up space/,
+    );
+    const needed = Number(/(\d+) more bytes/.exec(outcome.message)?.[1]);
+    expect(needed).toBeGreaterThan(2 * 1024 * 1024 - 1);
+    expect(needed).toBeLessThanOrEqual(3 * 1024 * 1024);
+    // Nothing under the final name; only the partial file, for a later resume.
+    expect(outcome.files).toHaveLength(1);
+    expect(outcome.files[0]).toMatch(/^\.tether-partial-/);
+  });
+});

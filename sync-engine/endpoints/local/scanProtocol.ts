@@ -1,0 +1,72 @@
+import type { MessagePort } from 'node:worker_threads';
+
+/**
+ * Messages between the scan driver (`scan.ts`, main thread) and the scan worker (`scanWorker.ts`).
+ *
+ * The worker lists folders with synchronous `readdir` + `lstat` and sends entries in batches. Paths travel
+ * NUL-joined in one string (a path never contains NUL) and numbers in one transferred Float64Array, so a
+ * batch of thousands of entries costs two allocations, not thousands.
+ *
+ * When the caller has an ignore rule (a main-thread function), the worker does not descend into a folder
+ * until the main thread has answered for it: every batch reports how many folders it holds, and the answer
+ * (sent on `answers`, with `wake` bumped so a waiting worker wakes up) lists the ones to descend into. The
+ * worker keeps listing other folders while answers are in flight.
+ */
+export interface ScanWorkerData {
+  readonly root: string;
+  /** Whether to wait for the main thread's answer before descending into a folder. */
+  readonly decide: boolean;
+  readonly answers: MessagePort;
+  /** Int32Array over this: [0] is bumped (and notified) after every answer. */
+  readonly wake: SharedArrayBuffer;
+}
+
+/** Entry kinds in a batch's `info` array. */
+export const KIND_FILE = 0;
+export const KIND_EXECUTABLE = 1;
+export const KIND_DIR = 2;
+
+/** Numbers per entry in `info`: kind, size, integer-ms mtime. */
+export const INFO_STRIDE = 3;
+
+export interface ScanBatchProblem {
+  readonly path: string;
+  readonly message: string;
+  /** Whether the problem is about the path as an entry (skipped link, bad name): ignore rules apply to it. */
+  readonly ignorable: boolean;
+}
+
+export interface ScanBatch {
+  readonly type: 'batch';
+  readonly count: number;
+  /** `count` relative paths joined with NUL. */
+  readonly paths: string;
+  /** `count * INFO_STRIDE` numbers. */
+  readonly info: Float64Array;
+  /** Folders in this batch (those the main thread must answer for when deciding). */
+  readonly dirs: number;
+  readonly problems: ScanBatchProblem[];
+  readonly unlisted: string[];
+  readonly temporaries: string[];
+  /** Entries seen so far in the whole scan, for progress. */
+  readonly seen: number;
+}
+
+export interface ScanFatal {
+  readonly type: 'fatal';
+  readonly message: string;
+  readonly code: string | undefined;
+}
+
+export interface ScanDone {
+  readonly type: 'done';
+}
+
+export type ScanWorkerMessage = ScanBatch | ScanFatal | ScanDone;
+
+export interface ScanAnswer {
+  /** How many of the worker's pending folders this answers. */
+  readonly answered: number;
+  /** The folders to descend into, NUL-joined ('' for none). */
+  readonly descend: string;
+}

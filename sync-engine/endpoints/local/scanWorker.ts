@@ -1,0 +1,216 @@
+/**
+ * The scan worker: lists a local tree with synchronous `readdir` + `lstat` (the fastest way Node has; a
+ * worker thread keeps the main thread free and lets two scans use two cores). See `scanProtocol.ts` for the
+ * conversation with the main thread and `scan.ts` for the rules this implements.
+ */
+import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
+import type { Stats } from 'node:fs';
+import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { isEngineTemporary } from '../../core/temporaries.js';
+import { INFO_STRIDE, KIND_DIR, KIND_EXECUTABLE, KIND_FILE } from './scanProtocol.js';
+import type { ScanAnswer, ScanBatch, ScanBatchProblem, ScanWorkerData, ScanWorkerMessage } from './scanProtocol.js';
+
+const BATCH_ENTRIES = 4096;
+
+function errnoOf(error: unknown): string | undefined {
+  if (typeof error !== 'object' || error === null || !('code' in error)) return undefined;
+  return typeof error.code === 'string' ? error.code : undefined;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Lossy (U+FFFD-substituted) names of entries in `abs` whose bytes are not valid UTF-8. */
+function namesNotUtf8(abs: string): Set<string> {
+  const invalid = new Set<string>();
+  for (const raw of readdirSync(abs, { encoding: 'buffer' })) {
+    const lossy = raw.toString('utf8');
+    if (!Buffer.from(lossy, 'utf8').equals(raw)) invalid.add(lossy);
+  }
+  return invalid;
+}
+
+class Scanner {
+  private paths: string[] = [];
+  private info = new Float64Array(BATCH_ENTRIES * INFO_STRIDE);
+  private count = 0;
+  private dirs = 0;
+  private problems: ScanBatchProblem[] = [];
+  private unlisted: string[] = [];
+  private temporaries: string[] = [];
+  private seen = 0;
+  /** Folders to list next. */
+  private readonly ready: string[] = [''];
+  /** Folders sent to the main thread and not yet answered for. */
+  private awaiting = 0;
+  private readonly wake: Int32Array;
+  private wakeSeen = 0;
+
+  constructor(
+    private readonly data: ScanWorkerData,
+    private readonly post: (message: ScanWorkerMessage, transfer?: ArrayBuffer[]) => void,
+  ) {
+    this.wake = new Int32Array(data.wake);
+  }
+
+  run(): void {
+    for (;;) {
+      for (let dir = this.ready.pop(); dir !== undefined; dir = this.ready.pop()) {
+        if (!this.listDir(dir)) return;
+        if (this.data.decide) this.takeAnswers(false);
+      }
+      this.flush();
+      if (this.awaiting === 0) break;
+      this.takeAnswers(true);
+    }
+    this.post({ type: 'done' });
+  }
+
+  /** Lists one folder into the batch. Returns false when the root itself cannot be listed (fatal). */
+  private listDir(dir: string): boolean {
+    const abs = dir === '' ? this.data.root : `${this.data.root}/${dir}`;
+    let names: string[];
+    let notUtf8: Set<string> | undefined;
+    try {
+      names = readdirSync(abs);
+      if (names.some((name) => name.includes('\uFFFD'))) notUtf8 = namesNotUtf8(abs);
+    } catch (error) {
+      if (dir === '') {
+        this.post({ type: 'fatal', message: messageOf(error), code: errnoOf(error) });
+        return false;
+      }
+      this.folderUnlisted(dir, `could not list this folder (${messageOf(error)})`);
+      return true;
+    }
+    for (const name of names) {
+      const path = dir === '' ? name : `${dir}/${name}`;
+      if (notUtf8?.has(name) === true) {
+        this.problem(path, 'skipped: the name is not valid UTF-8, so it cannot be synced; rename it', true);
+        continue;
+      }
+      if (isEngineTemporary(name)) {
+        this.temporaries.push(path);
+        continue;
+      }
+      if (name.includes('\\')) {
+        this.problem(path, 'skipped: the name contains a backslash, which Tether cannot sync; rename it', true);
+        continue;
+      }
+      let stats: Stats | undefined;
+      try {
+        stats = lstatSync(`${abs}/${name}`, { throwIfNoEntry: false });
+      } catch (error) {
+        const code = errnoOf(error);
+        if (code === 'EACCES' || code === 'EPERM') {
+          // The folder can be read but not searched: nothing in it can be examined.
+          this.folderUnlisted(dir, `could not examine the entries of this folder (${messageOf(error)})`);
+          return true;
+        }
+        this.unlisted.push(path);
+        this.problem(path, `could not examine this entry (${messageOf(error)}); it is left alone`, false);
+        continue;
+      }
+      if (stats === undefined) continue; // Deleted while we looked: it is simply gone.
+      if (stats.isFile()) {
+        this.push(path, (stats.mode & 0o100) === 0 ? KIND_FILE : KIND_EXECUTABLE, stats.size, stats.mtimeMs);
+      } else if (stats.isDirectory()) {
+        this.push(path, KIND_DIR, 0, stats.mtimeMs);
+        if (this.data.decide) this.dirs++;
+        else this.ready.push(path);
+      } else if (stats.isSymbolicLink()) {
+        this.problem(
+          path,
+          `symlink skipped: ${path} -> ${this.linkTarget(`${abs}/${name}`)} (links are never followed)`,
+          true,
+        );
+      } else {
+        this.problem(path, `skipped: ${this.specialKind(stats)}; only files and folders are synced`, true);
+      }
+      if (this.count === BATCH_ENTRIES) this.flush();
+    }
+    return true;
+  }
+
+  private push(path: string, kind: number, size: number, mtimeMs: number): void {
+    const at = this.count * INFO_STRIDE;
+    this.paths.push(path);
+    this.info[at] = kind;
+    this.info[at + 1] = size;
+    this.info[at + 2] = Math.trunc(mtimeMs);
+    this.count++;
+    this.seen++;
+  }
+
+  private problem(path: string, message: string, ignorable: boolean): void {
+    this.problems.push({ path, message, ignorable });
+  }
+
+  private folderUnlisted(dir: string, why: string): void {
+    this.unlisted.push(dir);
+    this.problem(dir, `${why}; nothing in it is synced until it can be read`, false);
+  }
+
+  private linkTarget(abs: string): string {
+    try {
+      return readlinkSync(abs);
+    } catch {
+      return '(unreadable target)';
+    }
+  }
+
+  private specialKind(stats: Stats): string {
+    if (stats.isFIFO()) return 'a named pipe (FIFO)';
+    if (stats.isSocket()) return 'a socket';
+    if (stats.isCharacterDevice()) return 'a character device';
+    if (stats.isBlockDevice()) return 'a block device';
+    return 'a special file';
+  }
+
+  private flush(): void {
+    const empty = this.count === 0 && this.problems.length === 0 && this.unlisted.length === 0;
+    if (empty && this.temporaries.length === 0) return;
+    const info = this.info.slice(0, this.count * INFO_STRIDE);
+    const batch: ScanBatch = {
+      type: 'batch',
+      count: this.count,
+      paths: this.paths.join('\0'),
+      info,
+      dirs: this.dirs,
+      problems: this.problems,
+      unlisted: this.unlisted,
+      temporaries: this.temporaries,
+      seen: this.seen,
+    };
+    this.post(batch, [info.buffer]);
+    this.awaiting += this.dirs;
+    this.paths = [];
+    this.count = 0;
+    this.dirs = 0;
+    this.problems = [];
+    this.unlisted = [];
+    this.temporaries = [];
+  }
+
+  /** Takes the main thread's answers; with `block`, waits until at least one arrives. */
+  private takeAnswers(block: boolean): void {
+    for (;;) {
+      let took = false;
+      for (let received = receiveMessageOnPort(this.data.answers); received !== undefined;) {
+        const answer = received.message as ScanAnswer;
+        this.awaiting -= answer.answered;
+        if (answer.descend !== '') for (const dir of answer.descend.split('\0')) this.ready.push(dir);
+        took = true;
+        received = receiveMessageOnPort(this.data.answers);
+      }
+      if (took || !block) return;
+      // Sleep until the main thread bumps the counter (it does so after posting each answer).
+      Atomics.wait(this.wake, 0, this.wakeSeen);
+      this.wakeSeen = Atomics.load(this.wake, 0);
+    }
+  }
+}
+
+if (parentPort === null) throw new Error('scanWorker.ts runs only as a worker thread');
+const port = parentPort;
+new Scanner(workerData as ScanWorkerData, (message, transfer) => port.postMessage(message, transfer)).run();
