@@ -1,8 +1,13 @@
 import { request } from 'node:http';
+import { createServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { generate } from 'selfsigned';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { eventually, processesWith, uniqueSleepSeconds } from '../runtime/testing/processes.js';
 import { execPath, execUrl, startExecTestServer, type ExecTestServer } from './testing/execTestServer.js';
+import { parseExecQuery } from './query.js';
+import { acceptExec } from './server.js';
 import { channelText, connect, refusal, statusOf, v4, v5 } from './testing/rawClient.js';
 
 let lab: ExecTestServer;
@@ -253,5 +258,41 @@ describe('a process that stops reading stdin', () => {
     expect(channelText(frames, 1)).toBe('finished\n');
     expect(statusOf(frames)).toEqual({ metadata: {}, status: 'Success' });
     expect(code).toBe(1000);
+  });
+});
+
+describe('over TLS, as the lab serves it', () => {
+  it('upgrades and streams the same way', async () => {
+    const pems = await generate([{ name: 'commonName', value: 'lab' }], {
+      keySize: 2048,
+      extensions: [{ name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }] }],
+    });
+    const server = createServer({ key: pems.private, cert: pems.cert });
+    server.on('upgrade', (req, socket, head: Buffer) => {
+      const parsed = parseExecQuery(new URL(req.url ?? '/', 'https://lab').searchParams);
+      if (!parsed.ok) throw new Error(parsed.message);
+      acceptExec(
+        req,
+        socket,
+        head,
+        parsed.params,
+        () => lab.sandbox.exec(parsed.params.command),
+        () => ({}),
+      );
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const url = execUrl(`https://127.0.0.1:${port}`, ['sh', '-c', 'echo secure; exit 5']);
+      const session = await connect(url, [v5], { ca: pems.cert });
+      expect(session.protocol).toBe(v5);
+      const { frames, code } = await session.closed;
+      expect(channelText(frames, 1)).toBe('secure\n');
+      expect(statusOf(frames)).toMatchObject({ reason: 'NonZeroExitCode' });
+      expect(code).toBe(1000);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

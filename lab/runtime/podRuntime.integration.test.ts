@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { ImageFlavour, PodRuntime, Sandbox, SandboxSpec } from './contract.js';
 import { createPodRuntime } from './podRuntime.js';
+import { sandboxDirName } from './sandboxLayout.js';
 import { eventually, processesMentioning, processesWith, run, uniqueSleepSeconds } from './testing/processes.js';
 
 const here = path.dirname(new URL(import.meta.url).pathname);
@@ -188,6 +189,18 @@ describe('the main process', () => {
     await sandbox.stop();
   });
 
+  it('takes the exec processes with it when it exits, as a container does', async () => {
+    const marker = uniqueSleepSeconds();
+    const sandbox = await runtime.start(podSpec('busybox', { command: ['sleep', '0.5'] }));
+    const child = sandbox.exec(['sleep', marker]);
+    child.stdout.resume();
+    child.stderr.resume();
+    expect(await child.exited).toBe(137);
+    expect(await sandbox.main.exited).toBe(0);
+    expect(processesWith(['sleep', marker])).toEqual([]);
+    await sandbox.stop();
+  });
+
   it('never blocks on output nobody reads', async () => {
     const sandbox = await runtime.start(podSpec('busybox', { command: ['head', '-c', '20000000', '/dev/zero'] }));
     expect(await sandbox.main.exited).toBe(0);
@@ -209,15 +222,16 @@ describe('stop', () => {
     child.stdout.resume();
     await eventually(() => processesWith(['sleep', marker]).length === 2);
     expect(processesWith(['sleep', marker])).toHaveLength(2);
-    const roots = readdirSync(path.join(workDir, 'state', 'sandboxes'));
+    const [instance] = readdirSync(path.join(workDir, 'state', 'sandboxes'));
+    const root = path.join(workDir, 'state', 'sandboxes', instance!, sandboxDirName(sandbox.id));
+    expect(existsSync(root)).toBe(true);
     await sandbox.stop();
     await sandbox.stop(); // idempotent
     expect(await sandbox.main.exited).toBe(137);
     expect(await child.exited).toBe(137);
     expect(processesWith(['sleep', marker])).toEqual([]);
     expect(processesMentioning(marker)).toEqual([]); // nor the bwrap processes around them
-    const instance = path.join(workDir, 'state', 'sandboxes', roots[0]!);
-    expect(readdirSync(instance).filter((name) => name.startsWith('ns_pod-'))).toEqual([]);
+    expect(existsSync(root)).toBe(false);
     expect(() => sandbox.exec(['true'])).toThrow(/stopped/);
   });
 

@@ -228,6 +228,11 @@ class LabSandbox implements Sandbox {
   ) {
     this.main = mainProcess;
     this.processes.add(mainProcess);
+    // When a container's main process ends, so do the processes exec'd into it (they share its PID namespace in
+    // Kubernetes; here they are separate sandboxes, so the runtime does it).
+    void mainProcess.exited.then(() => {
+      for (const child of this.processes) child.kill();
+    });
   }
 
   exec(argv: readonly string[], options: { readonly workingDir?: string } = {}): SandboxProcess {

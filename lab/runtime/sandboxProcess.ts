@@ -49,16 +49,36 @@ function nullWritable(): Writable {
   });
 }
 
+/** How long `kill()` waits for the sandbox to die through its init before it kills bwrap's process group too. */
+const killFallbackMs = 2_000;
+
 /**
- * Starts `bwrap args…` in its own process group (so `kill()` reaches bwrap and, through `--die-with-parent` and
- * the PID namespace, everything inside). Arguments go to the kernel as a vector: no shell is involved.
+ * Starts `bwrap args…` in its own process group. Arguments go to the kernel as a vector: no shell is involved.
+ *
+ * bwrap reports the host PID of the sandbox's init (PID 1 of its namespace) on `--json-status-fd`. `kill()`
+ * kills that init: the kernel then kills everything in the namespace, and only after that does bwrap exit, so
+ * `exited` resolves once no process of the sandbox is left. Before the PID is known (or if that fails), it
+ * kills bwrap's process group, and `--die-with-parent` takes the sandbox down a moment later.
  */
 export function spawnSandboxProcess(bwrapPath: string, args: readonly string[], options: SpawnOptions): RunningProcess {
-  const child = spawn(bwrapPath, args, {
-    stdio: [options.stdio === 'pod' ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+  const child = spawn(bwrapPath, ['--json-status-fd', '3', ...args], {
+    stdio: [options.stdio === 'pod' ? 'ignore' : 'pipe', 'pipe', 'pipe', 'pipe'],
     detached: true,
     env: {},
   });
+  let initPid: number | undefined;
+  let killRequested = false;
+  const status = child.stdio[3] as Readable | null;
+  let statusText = '';
+  status?.on('data', (chunk: Buffer) => {
+    statusText += chunk.toString('utf8');
+    const match = /"child-pid"\s*:\s*(\d+)/.exec(statusText);
+    if (initPid === undefined && match?.[1] !== undefined) {
+      initPid = Number(match[1]);
+      if (killRequested) killInit();
+    }
+  });
+  status?.on('error', () => undefined);
   let exited = false;
   const exitedPromise = new Promise<number>((resolve) => {
     child.once('exit', (code, signal) => {
@@ -89,12 +109,29 @@ export function spawnSandboxProcess(bwrapPath: string, args: readonly string[], 
     exited: exitedPromise,
     hasExited: () => exited,
     kill(): void {
-      if (exited || child.pid === undefined) return;
-      try {
-        process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        // ESRCH: the group is already gone.
-      }
+      if (exited || killRequested) return;
+      killRequested = true;
+      if (initPid !== undefined) killInit();
+      setTimeout(killGroup, initPid === undefined ? 100 : killFallbackMs).unref();
     },
   };
+
+  function killInit(): void {
+    // While bwrap runs, its child (the init) is alive or an unreaped zombie: the PID cannot have been reused.
+    if (exited || initPid === undefined) return;
+    try {
+      process.kill(initPid, 'SIGKILL');
+    } catch {
+      killGroup();
+    }
+  }
+
+  function killGroup(): void {
+    if (exited || child.pid === undefined) return;
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      // ESRCH: the group is already gone.
+    }
+  }
 }

@@ -1,4 +1,4 @@
-import { WebSocket } from 'ws';
+import { WebSocket, type ClientOptions } from 'ws';
 
 /** A raw exec client for tests: records every frame exactly as received. */
 export interface Frame {
@@ -22,8 +22,8 @@ export interface Session {
 export const v5 = 'v5.channel.k8s.io';
 export const v4 = 'v4.channel.k8s.io';
 
-export function connect(url: string, protocols: string[] = [v5, v4]): Promise<Session> {
-  const ws = new WebSocket(url, protocols, { perMessageDeflate: false });
+export function connect(url: string, protocols: string[] = [v5, v4], options: ClientOptions = {}): Promise<Session> {
+  const ws = new WebSocket(url, protocols, { perMessageDeflate: false, ...options });
   const frames: Frame[] = [];
   ws.on('message', (data: Buffer) => frames.push({ channel: data[0] ?? -1, payload: data.subarray(1) }));
   const closed = new Promise<{ code: number; frames: Frame[] }>((resolve) => {
