@@ -1,35 +1,45 @@
 /**
  * Scan speed of the local endpoint: `npx tsx bench/localScan.ts [files]` (default 100,000 files of 64 bytes in
- * folders of 1,000). Prints the best and median of several scans, two scans in parallel (the local folder and
- * a file:// remote during a sync), and a bare single-threaded `readdirSync` + `lstatSync` loop for reference:
- * that loop is what the filesystem allows, the scan should be close to it.
+ * folders of 1,000), or `node dist/bench/localScan.js` after a build (what users run; no tsx in the workers).
+ *
+ * Prints, best and median of several rounds:
+ * - a bare single-threaded `readdirSync` + `lstatSync` loop: what the filesystem allows, for reference;
+ * - one endpoint scan;
+ * - the endpoint part of a no-op re-sync: a local folder and a file:// copy of it opened and scanned in
+ *   parallel with an ignore rule (the `ignore` package, as pairs use it), each result turned into a Map.
+ * and the process's peak RSS.
  */
+import { spawnSync } from 'node:child_process';
 import { lstatSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import ignore from 'ignore';
 import { createLocalEndpoint } from '../sync-engine/endpoints/local/localEndpoint.js';
 
 const files = Number(process.argv[2] ?? 100_000);
 const rounds = 5;
-const root = join(process.env['TETHER_BENCH_DIR'] ?? tmpdir(), `tether-bench-scan-${files}`);
+const base = join(process.env['TETHER_BENCH_DIR'] ?? tmpdir(), `tether-bench-scan-${files}`);
+const local = join(base, 'local');
+const remote = join(base, 'remote');
 
 function populate(): void {
-  rmSync(root, { recursive: true, force: true });
-  mkdirSync(root, { recursive: true });
+  rmSync(base, { recursive: true, force: true });
+  mkdirSync(local, { recursive: true });
   const block = Buffer.alloc(64);
   for (let i = 0; i < files; i++) {
-    const dir = join(root, `d${Math.floor(i / 1000)}`);
+    const dir = join(local, `d${Math.floor(i / 1000)}`);
     if (i % 1000 === 0) mkdirSync(dir);
     block.writeUInt32LE(i, 0);
     writeFileSync(join(dir, `f${i}.dat`), block);
   }
+  const copy = spawnSync('cp', ['-a', local, remote]);
+  if (copy.status !== 0) throw new Error(`cp -a failed: ${copy.stderr.toString()}`);
 }
 
 function bareLoop(): number {
   let seen = 0;
-  const stack = [root];
-  while (stack.length > 0) {
-    const dir = stack.pop()!;
+  const stack = [local];
+  for (let dir = stack.pop(); dir !== undefined; dir = stack.pop()) {
     for (const name of readdirSync(dir)) {
       const stats = lstatSync(`${dir}/${name}`);
       if (stats.isDirectory()) stack.push(`${dir}/${name}`);
@@ -39,6 +49,19 @@ function bareLoop(): number {
   return seen;
 }
 
+async function noOpSyncScans(): Promise<number> {
+  const rules = ignore().add(['*.tmp', 'node_modules/', '.DS_Store']);
+  const ignored = (path: string, isDir: boolean): boolean => rules.ignores(isDir ? `${path}/` : path);
+  const [a, b] = await Promise.all([
+    createLocalEndpoint(local),
+    createLocalEndpoint(remote, { displayName: `file://${remote}`, missingCode: 'listing-failed' }),
+  ]);
+  const [sa, sb] = await Promise.all([a.scan({ ignore: ignored }), b.scan({ ignore: ignored })]);
+  const trees = [new Map(sa.entries.map((e) => [e.path, e])), new Map(sb.entries.map((e) => [e.path, e]))];
+  await Promise.all([a.close(), b.close()]);
+  return trees[0]!.size + trees[1]!.size;
+}
+
 async function timed<T>(run: () => Promise<T> | T): Promise<{ ms: number; value: T }> {
   const started = performance.now();
   const value = await run();
@@ -46,40 +69,39 @@ async function timed<T>(run: () => Promise<T> | T): Promise<{ ms: number; value:
 }
 
 function summary(ms: number[]): string {
-  const sorted = [...ms].sort((a, b) => a - b);
+  const sorted = [...ms].sort((x, y) => x - y);
   return `best ${sorted[0]!.toFixed(0)} ms, median ${sorted[Math.floor(sorted.length / 2)]!.toFixed(0)} ms`;
 }
 
-process.stdout.write(`creating ${files} files under ${root} …\n`);
+process.stdout.write(`creating ${files} files (and a copy) under ${base} …\n`);
 populate();
-const endpoint = await createLocalEndpoint(root, { displayName: 'bench' });
+const endpoint = await createLocalEndpoint(local, { displayName: 'bench' });
 try {
   const bare: number[] = [];
   const single: number[] = [];
-  const withIgnore: number[] = [];
-  const parallel: number[] = [];
+  const pair: number[] = [];
   let entries = 0;
+  let pairEntries = 0;
   for (let round = 0; round < rounds; round++) {
     bare.push((await timed(bareLoop)).ms);
     const scan = await timed(() => endpoint.scan());
     single.push(scan.ms);
     entries = scan.value.entries.length;
-    withIgnore.push((await timed(() => endpoint.scan({ ignore: (path) => path.endsWith('7.dat') }))).ms);
-    parallel.push((await timed(() => Promise.all([endpoint.scan(), endpoint.scan()]))).ms);
+    const both = await timed(noOpSyncScans);
+    pair.push(both.ms);
+    pairEntries = both.value;
   }
-  const rss = Math.round(process.memoryUsage().rss / 1024 / 1024);
+  const peakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
   process.stdout.write(
     [
-      `entries: ${entries}`,
-      `bare readdirSync+lstatSync loop (main thread): ${summary(bare)}`,
-      `scan: ${summary(single)}`,
-      `scan with an ignore callback: ${summary(withIgnore)}`,
-      `two scans in parallel: ${summary(parallel)}`,
-      `RSS after the runs: ${rss} MB`,
+      `bare readdirSync + lstatSync loop, main thread (${entries} entries): ${summary(bare)}`,
+      `endpoint scan (${entries} entries): ${summary(single)}`,
+      `no-op sync's endpoint part, two folders in parallel (${pairEntries} entries): ${summary(pair)}`,
+      `peak RSS of this process: ${peakRssMb} MB`,
       '',
     ].join('\n'),
   );
 } finally {
   await endpoint.close();
-  rmSync(root, { recursive: true, force: true });
+  rmSync(base, { recursive: true, force: true });
 }

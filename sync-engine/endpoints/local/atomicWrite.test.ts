@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Entry, Problem } from '../../core/entry.js';
 import { partialPathFor } from '../../core/temporaries.js';
-import type { WriteRequest } from '../endpoint.js';
+import type { IncomingFile, WriteRequest } from '../endpoint.js';
 import { createLocalEndpoint } from './localEndpoint.js';
 import type { LocalEndpoint } from './localEndpoint.js';
 import { fileEntry, incomingFrom, readAll, TempDirs, writeFile } from './testFixtures.js';
@@ -239,6 +240,51 @@ describe('readFiles → writeFiles between two local endpoints', () => {
     ).rejects.toMatchObject({ code: 'cancelled' });
     await endpoint.close();
     expect(existsSync(join(root, 'a'))).toBe(false);
+  });
+
+  it('stops mid-file on cancellation, keeping the partial file for a resume', async () => {
+    const root = dirs.make();
+    const endpoint = await createLocalEndpoint(root);
+    const entry = fileEntry('big', 64 * 1024 * 64, T);
+    const controller = new AbortController();
+    async function* chunks(): AsyncGenerator<Buffer> {
+      for (let i = 0; i < 64; i++) yield await Promise.resolve(Buffer.alloc(64 * 1024, i));
+    }
+    async function* incoming(): AsyncGenerator<IncomingFile> {
+      yield await Promise.resolve({ path: 'big', entry, offset: 0, stream: Readable.from(chunks()) });
+    }
+    let bytes = 0;
+    const outcome = endpoint.writeFiles([{ path: 'big', entry, offset: 0 }], incoming(), {
+      signal: controller.signal,
+      onBytes: (n) => {
+        bytes += n;
+        if (bytes >= 8 * 64 * 1024) controller.abort();
+      },
+    });
+    await expect(outcome).rejects.toMatchObject({ code: 'cancelled' });
+    const kept = await endpoint.partialOffset('big', entry);
+    await endpoint.close();
+    expect(existsSync(join(root, 'big'))).toBe(false);
+    expect(kept).toBeGreaterThan(0);
+    expect(kept).toBeLessThan(entry.size);
+  });
+
+  it('rejects when the source yields fewer files than requested', async () => {
+    const root = dirs.make();
+    const endpoint = await createLocalEndpoint(root);
+    const entry = fileEntry('a', 1, T);
+    const requests = [
+      { path: 'a', entry, offset: 0 },
+      { path: 'b', entry: fileEntry('b', 1, T), offset: 0 },
+    ];
+    await expect(
+      endpoint.writeFiles(requests, incomingFrom([{ path: 'a', entry, offset: 0, content: Buffer.from('a') }])),
+    ).rejects.toMatchObject({
+      code: 'transfer-failed',
+      message: expect.stringMatching(/stopped after 1 of 2 files; b/) as unknown,
+    });
+    await endpoint.close();
+    expect(readFileSync(join(root, 'a'), 'utf8')).toBe('a');
   });
 
   it('refuses paths that escape the root', async () => {

@@ -1,10 +1,11 @@
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import type { Entry, Problem } from '../../core/entry.js';
+import { parentOf } from '../../core/entry.js';
 import { TetherError } from '../../errors.js';
 import { messageOf } from './fsUtil.js';
 import type { HashOutcome, HashTask } from './hashWorker.js';
-import type { RootedPaths } from './paths.js';
+import type { Resolved, RootedPaths } from './paths.js';
 import { workerScript } from './workerScript.js';
 
 /** Read through a function: TypeScript would otherwise keep the narrowing from before the awaits. */
@@ -36,27 +37,33 @@ export class HashPool {
     const problems: Problem[] = [];
     if (signal?.aborted === true) throw this.cancelled();
     const pool = this.started();
+    // Check each folder once, one after the other (not 100,000 concurrent lstats of the same parents).
+    const folders = new Map<string, Resolved | undefined>();
     const verified = new Set<string>();
-    const jobs = entries.map(async (entry): Promise<void> => {
-      if (entry.kind !== 'file') {
-        problems.push({ path: entry.path, message: `could not hash: it is a ${entry.kind}, not a file` });
-        return;
+    const jobs: Promise<void>[] = [];
+    for (const entry of entries) {
+      const syntax = this.paths.syntax(entry.path);
+      if (!syntax.ok || entry.kind !== 'file') {
+        const why = syntax.ok ? `it is a ${entry.kind}, not a file` : syntax.reason;
+        problems.push({ path: entry.path, message: `could not hash: ${why}` });
+        continue;
       }
-      const resolved = await this.paths.resolve(entry.path, verified);
-      if (!resolved.ok) {
-        problems.push({
-          path: entry.path,
-          message: resolved.missing
-            ? 'could not hash: the file vanished since the scan'
-            : `could not hash: ${resolved.reason}`,
-        });
-        return;
+      const parent = parentOf(entry.path);
+      if (!folders.has(parent)) folders.set(parent, await this.paths.checkFolder(parent, verified));
+      const refusal = folders.get(parent);
+      if (refusal !== undefined && !refusal.ok) {
+        const why = refusal.missing ? 'the file vanished since the scan' : refusal.reason;
+        problems.push({ path: entry.path, message: `could not hash: ${why}` });
+        continue;
       }
-      const task: HashTask = { abs: resolved.abs, size: entry.size, mtimeMs: entry.mtimeMs };
-      const outcome = await pool.run(task, signal === undefined ? {} : { signal });
-      if ('sha256' in outcome) hashes.set(entry.path, outcome.sha256);
-      else problems.push({ path: entry.path, message: outcome.problem });
-    });
+      const task: HashTask = { abs: syntax.abs, size: entry.size, mtimeMs: entry.mtimeMs };
+      jobs.push(
+        pool.run(task, signal === undefined ? {} : { signal }).then((outcome) => {
+          if ('sha256' in outcome) hashes.set(entry.path, outcome.sha256);
+          else problems.push({ path: entry.path, message: outcome.problem });
+        }),
+      );
+    }
     const settled = await Promise.allSettled(jobs);
     if (isAborted(signal)) throw this.cancelled();
     const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');

@@ -36,20 +36,29 @@ export class RootedPaths {
   async resolve(path: string, verified?: Set<string>): Promise<Resolved> {
     const syntax = this.syntax(path);
     if (!syntax.ok) return syntax;
-    const parents: string[] = [];
-    for (let parent = parentOf(path); parent !== ''; parent = parentOf(parent)) {
-      if (verified?.has(parent) === true) break;
-      parents.push(parent);
+    const refusal = await this.checkFolder(parentOf(path), verified);
+    return refusal ?? syntax;
+  }
+
+  /**
+   * Checks that `dir` (a relative path already validated, '' for the root) and every folder above it are real
+   * folders, not links. Answers undefined when they are, else why not.
+   */
+  async checkFolder(dir: string, verified?: Set<string>): Promise<Resolved | undefined> {
+    const chain: string[] = [];
+    for (let folder = dir; folder !== ''; folder = parentOf(folder)) {
+      if (verified?.has(folder) === true) break;
+      chain.push(folder);
     }
     // Check from the top down, so a link high up is reported rather than what lies behind it.
-    for (const parent of parents.reverse()) {
+    for (const folder of chain.reverse()) {
       let isDir: boolean;
       try {
-        const stats = await lstat(join(this.root, parent));
+        const stats = await lstat(join(this.root, folder));
         if (stats.isSymbolicLink()) {
           return {
             ok: false,
-            reason: `refused: the folder ${parent} is a symbolic link, and Tether never reads or writes through links`,
+            reason: `refused: the folder ${folder} is a symbolic link, and Tether never reads or writes through links`,
             missing: false,
           };
         }
@@ -57,13 +66,13 @@ export class RootedPaths {
       } catch (error) {
         const code = errnoOf(error);
         if (code === 'ENOENT' || code === 'ENOTDIR') {
-          return { ok: false, reason: `the folder ${parent} does not exist`, missing: true };
+          return { ok: false, reason: `the folder ${folder} does not exist`, missing: true };
         }
-        return { ok: false, reason: `cannot examine the folder ${parent}: ${messageOf(error)}`, missing: false };
+        return { ok: false, reason: `cannot examine the folder ${folder}: ${messageOf(error)}`, missing: false };
       }
-      if (!isDir) return { ok: false, reason: `${parent} is not a folder`, missing: true };
-      verified?.add(parent);
+      if (!isDir) return { ok: false, reason: `${folder} is not a folder`, missing: true };
+      verified?.add(folder);
     }
-    return syntax;
+    return undefined;
   }
 }

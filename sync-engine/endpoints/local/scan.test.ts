@@ -226,6 +226,15 @@ describe('scan', () => {
     const controller = new AbortController();
     controller.abort();
     await expect(endpoint.scan({ signal: controller.signal })).rejects.toMatchObject({ code: 'cancelled' });
+    const midway = new AbortController();
+    const aborting = endpoint.scan({
+      signal: midway.signal,
+      ignore: () => {
+        midway.abort();
+        return false;
+      },
+    });
+    await expect(aborting).rejects.toMatchObject({ code: 'cancelled' });
     rmSync(root, { recursive: true });
     const error = await endpoint.scan().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TetherError);

@@ -75,7 +75,7 @@ export async function scanTree(root: string, displayName: string, options: ScanO
     const now = performance.now();
     if (onProgress !== undefined && now - lastProgress >= PROGRESS_INTERVAL_MS) {
       lastProgress = now;
-      onProgress(batch.seen);
+      onProgress(entries.length);
     }
   };
 

@@ -48,8 +48,6 @@ export interface ScanBatch {
   readonly problems: ScanBatchProblem[];
   readonly unlisted: string[];
   readonly temporaries: string[];
-  /** Entries seen so far in the whole scan, for progress. */
-  readonly seen: number;
 }
 
 export interface ScanFatal {

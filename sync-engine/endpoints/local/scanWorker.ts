@@ -39,7 +39,6 @@ class Scanner {
   private problems: ScanBatchProblem[] = [];
   private unlisted: string[] = [];
   private temporaries: string[] = [];
-  private seen = 0;
   /** Folders to list next. */
   private readonly ready: string[] = [''];
   /** Folders sent to the main thread and not yet answered for. */
@@ -139,7 +138,6 @@ class Scanner {
     this.info[at + 1] = size;
     this.info[at + 2] = Math.trunc(mtimeMs);
     this.count++;
-    this.seen++;
   }
 
   private problem(path: string, message: string, ignorable: boolean): void {
@@ -180,7 +178,6 @@ class Scanner {
       problems: this.problems,
       unlisted: this.unlisted,
       temporaries: this.temporaries,
-      seen: this.seen,
     };
     this.post(batch, [info.buffer]);
     this.awaiting += this.dirs;
