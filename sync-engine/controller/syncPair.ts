@@ -1,0 +1,327 @@
+import { readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import type { Problem, Tree } from '../core/entry.js';
+import { createIgnoreMatcher } from '../core/ignore.js';
+import type { Conflict, Plan, Side } from '../core/plan.js';
+import { reconcile } from '../core/reconcile.js';
+import { checkDeleteLimit, checkRootsNotEmptied, parseMaxDelete } from '../core/safety.js';
+import type { Endpoint, ScanResult } from '../endpoints/endpoint.js';
+import { openEndpoints } from '../endpoints/open.js';
+import { TetherError } from '../errors.js';
+import type { PairRecord, StateStore } from '../state/store.js';
+import { applyPlan, transferTotals } from './applyPlan.js';
+import type { ActivityEvent } from './applyPlan.js';
+import { attachHashes } from './hashing.js';
+import { ProgressTracker } from './progress.js';
+import type { SyncProgress } from './progress.js';
+
+export interface SyncOptions {
+  readonly dryRun?: boolean;
+  /** Go past safety halts (emptied root, too many deletions). */
+  readonly force?: boolean;
+  /** Overrides the pair's delete limit for this run (`200` or `10%`). */
+  readonly maxDelete?: string;
+  /** Parallel transfers (default 4). */
+  readonly concurrency?: number;
+  /** Wait this long for another sync of the same pair to finish instead of refusing at once. */
+  readonly waitForLockMs?: number;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (progress: SyncProgress) => void;
+  /** Injectable for tests: host name in conflict names, and the clock. */
+  readonly host?: string;
+  readonly now?: () => number;
+}
+
+export interface PlannedAction {
+  readonly side: Side;
+  readonly kind: string;
+  readonly path: string;
+  readonly bytes?: number;
+  readonly to?: string;
+}
+
+/** What `tether sync --json` prints. */
+export interface SyncSummary {
+  readonly pair: string;
+  readonly dryRun: boolean;
+  readonly uploaded: number;
+  readonly downloaded: number;
+  readonly deletedLocal: number;
+  readonly deletedRemote: number;
+  readonly conflicts: number;
+  readonly bytes: number;
+  /** Actions that could not be applied this time (listed in `problems`; retried at the next sync). */
+  readonly failed: number;
+  readonly problems: Problem[];
+  readonly conflictList: Conflict[];
+  /** Every action of the plan (dry runs), or of what was applied. */
+  readonly actions: PlannedAction[];
+  readonly hashed: number;
+  readonly durationMs: number;
+}
+
+const DEFAULT_MAX_DELETE = '50%';
+
+function describePlan(plan: Plan): PlannedAction[] {
+  const actions: PlannedAction[] = [];
+  for (const side of ['local', 'remote'] as const) {
+    for (const action of plan[side]) {
+      if (action.kind === 'copy') actions.push({ side, kind: 'copy', path: action.path, bytes: action.source.size });
+      else if (action.kind === 'rename') actions.push({ side, kind: 'rename', path: action.path, to: action.to });
+      else actions.push({ side, kind: action.kind, path: action.path });
+    }
+  }
+  return actions;
+}
+
+async function readTetherIgnore(root: string): Promise<string | undefined> {
+  try {
+    return await readFile(join(root, '.tetherignore'), 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new TetherError('bad-argument', `cannot read ${join(root, '.tetherignore')}: ${String(error)}`, {
+      cause: error,
+    });
+  }
+}
+
+function countFiles(tree: Tree): number {
+  let files = 0;
+  for (const entry of tree.values()) if (entry.kind === 'file') files++;
+  return files;
+}
+
+/**
+ * One sync of one pair: scan both sides → reconcile against the ancestor → safety → transfer → save.
+ * Holds the pair's lock throughout, so two syncs of a pair never interleave.
+ */
+export async function syncPair(store: StateStore, name: string, options: SyncOptions = {}): Promise<SyncSummary> {
+  const started = performance.now();
+  const pair = store.getPair(name);
+  if (pair === undefined) {
+    throw new TetherError('unknown-pair', `no pair named "${name}"; see \`tether pair list\``);
+  }
+  const owner = {
+    pid: process.pid,
+    host: hostname(),
+    purpose: options.dryRun === true ? 'tether sync --dry-run' : 'tether sync',
+  };
+  const release =
+    options.waitForLockMs === undefined
+      ? store.acquirePairLock(name, owner)
+      : await store.waitForPairLock(name, owner, options.waitForLockMs);
+  const controller = new AbortController();
+  const onAbort = (): void => controller.abort();
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  let endpoints: Record<Side, Endpoint> | undefined;
+  try {
+    endpoints = await openEndpoints(pair);
+    return await runSync(store, pair, endpoints, options, controller.signal, started);
+  } catch (error) {
+    const flat = error instanceof TetherError ? error : undefined;
+    if (flat?.code === 'safety-halt') store.setPairState(name, 'halted', flat.message);
+    else
+      store.setPairState(name, 'idle', `last sync failed: ${error instanceof Error ? error.message : String(error)}`);
+    store.logActivity({
+      pairId: pair.id,
+      level: 'error',
+      kind: flat?.code === 'safety-halt' ? 'halt' : 'sync',
+      message: error instanceof Error ? error.message : String(error),
+    });
+    throw error;
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort);
+    await endpoints?.local.close();
+    await endpoints?.remote.close();
+    release();
+  }
+}
+
+async function runSync(
+  store: StateStore,
+  pair: PairRecord,
+  endpoints: Record<Side, Endpoint>,
+  options: SyncOptions,
+  signal: AbortSignal,
+  started: number,
+): Promise<SyncSummary> {
+  const progress = new ProgressTracker();
+  let timer: NodeJS.Timeout | undefined;
+  if (options.onProgress !== undefined) {
+    const report = options.onProgress;
+    timer = setInterval(() => report(progress.snapshot()), 200);
+    timer.unref();
+  }
+  try {
+    store.setPairState(pair.name, 'scanning');
+    const ignore = createIgnoreMatcher(pair.ignore, await readTetherIgnore(pair.localPath));
+    const scanned = { local: 0, remote: 0 };
+    const scanSide = (side: Side): Promise<ScanResult> =>
+      endpoints[side].scan({
+        signal,
+        ignore,
+        onProgress: (count) => {
+          scanned[side] = count;
+          progress.setScanned(scanned.local + scanned.remote);
+        },
+      });
+    const [localScan, remoteScan] = await Promise.all([scanSide('local'), scanSide('remote')]);
+    const ancestor = store.loadAncestor(pair.id);
+    let local: Tree = new Map(localScan.entries.map((e) => [e.path, e]));
+    let remote: Tree = new Map(remoteScan.entries.map((e) => [e.path, e]));
+    const problems: Problem[] = [...localScan.problems, ...remoteScan.problems];
+
+    let hashed = 0;
+    if (pair.compare === 'sha256') {
+      progress.setPhase('hashing');
+      // Only files that will be compared need a hash: those present on the other side or in the ancestor.
+      const l = local;
+      const r = remote;
+      const [lh, rh] = await Promise.all([
+        attachHashes(store, pair.id, 'local', endpoints.local, l, (p) => r.has(p) || ancestor.has(p), signal),
+        attachHashes(store, pair.id, 'remote', endpoints.remote, r, (p) => l.has(p) || ancestor.has(p), signal),
+      ]);
+      local = lh.tree;
+      remote = rh.tree;
+      hashed = lh.hashed + rh.hashed;
+      problems.push(...lh.problems, ...rh.problems);
+    }
+
+    progress.setPhase('planning');
+    const now = options.now ?? Date.now;
+    const plan = reconcile(
+      { ancestor, local, remote, unlisted: { local: localScan.unlisted, remote: remoteScan.unlisted } },
+      {
+        mode: pair.mode,
+        compare: pair.compare,
+        mtimePrecisionMs: Math.max(
+          endpoints.local.capabilities.mtimePrecisionMs,
+          endpoints.remote.capabilities.mtimePrecisionMs,
+        ),
+        host: options.host ?? hostname(),
+        now: now(),
+      },
+    );
+
+    if (options.force !== true) {
+      const emptied = checkRootsNotEmptied(ancestor, local, remote);
+      const limit = checkDeleteLimit(
+        plan,
+        countFiles(ancestor),
+        parseMaxDelete(options.maxDelete ?? pair.maxDelete ?? DEFAULT_MAX_DELETE),
+      );
+      for (const verdict of [emptied, limit]) {
+        if (!verdict.ok) throw new TetherError('safety-halt', verdict.message);
+      }
+    }
+
+    const actions = describePlan(plan);
+    const totals = transferTotals(plan);
+    if (options.dryRun === true) {
+      store.setPairState(pair.name, 'idle');
+      return {
+        pair: pair.name,
+        dryRun: true,
+        uploaded: plan.remote.filter((a) => a.kind === 'copy').length,
+        downloaded: plan.local.filter((a) => a.kind === 'copy').length,
+        deletedLocal: plan.local.filter((a) => a.kind === 'delete' && a.expected.kind !== 'dir').length,
+        deletedRemote: plan.remote.filter((a) => a.kind === 'delete' && a.expected.kind !== 'dir').length,
+        conflicts: plan.conflicts.length,
+        bytes: totals.bytes,
+        failed: 0,
+        problems: [...problems, ...plan.problems],
+        conflictList: plan.conflicts,
+        actions,
+        hashed,
+        durationMs: Math.round(performance.now() - started),
+      };
+    }
+
+    store.setPairState(pair.name, 'syncing');
+    progress.setPhase('transferring');
+    progress.setTotals(totals.files, totals.bytes);
+    const writer = store.ancestorWriter(pair.id);
+    const activity = (event: ActivityEvent): void => {
+      store.logActivity({
+        pairId: pair.id,
+        level: event.kind === 'problem' ? 'warn' : 'info',
+        kind: event.kind,
+        path: event.path,
+        message: event.message ?? `${event.kind} (${event.side})`,
+        ...(event.bytes === undefined ? {} : { bytes: event.bytes }),
+      });
+    };
+    let result;
+    try {
+      result = await applyPlan(plan, {
+        endpoints,
+        compare: pair.compare,
+        ancestor: writer,
+        concurrency: options.concurrency ?? 4,
+        progress,
+        signal,
+        onActivity: activity,
+        onHashKnown: (side, entry) =>
+          store.putCachedHash(pair.id, side, entry.path, entry.size, entry.mtimeMs, entry.sha256),
+      });
+    } finally {
+      writer.flush();
+    }
+    for (const conflict of plan.conflicts) {
+      store.logActivity({
+        pairId: pair.id,
+        level: 'warn',
+        kind: 'conflict',
+        path: conflict.path,
+        message: `changed on both sides; the remote version is kept as ${conflict.conflictPath}`,
+      });
+    }
+
+    progress.setPhase('finishing');
+    // Partial files no transfer will resume (older versions, finished transfers) are removed.
+    for (const [side, scan] of [
+      ['local', localScan],
+      ['remote', remoteScan],
+    ] as const) {
+      const stale = scan.temporaries.filter((t) => !result.keepPartials[side].has(t));
+      if (stale.length > 0) await endpoints[side].removeTemporaries(stale);
+    }
+
+    const summary: SyncSummary = {
+      pair: pair.name,
+      dryRun: false,
+      uploaded: result.uploaded,
+      downloaded: result.downloaded,
+      deletedLocal: result.deletedLocal,
+      deletedRemote: result.deletedRemote,
+      conflicts: plan.conflicts.length,
+      bytes: result.bytes,
+      failed: result.failed,
+      problems: [...problems, ...result.problems],
+      conflictList: plan.conflicts,
+      actions,
+      hashed,
+      durationMs: Math.round(performance.now() - started),
+    };
+    store.recordSyncResult(pair.name, {
+      uploaded: summary.uploaded,
+      downloaded: summary.downloaded,
+      deletedLocal: summary.deletedLocal,
+      deletedRemote: summary.deletedRemote,
+      conflicts: summary.conflicts,
+      bytes: summary.bytes,
+      problems: summary.problems.length,
+      durationMs: summary.durationMs,
+    });
+    store.setPairState(
+      pair.name,
+      'idle',
+      summary.problems.length > 0 ? `${summary.problems.length} problem(s) at the last sync` : undefined,
+    );
+    return summary;
+  } finally {
+    if (timer !== undefined) clearInterval(timer);
+    options.onProgress?.(progress.snapshot());
+  }
+}
