@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -337,5 +338,26 @@ describe('readFiles', () => {
     expect((results[1] as Error).message).toMatch(/^cannot read changed: it changed since the scan/);
     expect((results[2] as Error).message).toMatch(/^cannot read gone: it vanished/);
     expect(results[3]).toBe('');
+  });
+
+  it('does not hang on a FIFO put in the place of a file (reading, hashing, or as a partial file)', async () => {
+    const root = dirs.make();
+    const entry = fileEntry('pipe', 5, T);
+    expect(spawnSync('mkfifo', [join(root, 'pipe'), join(root, partialPathFor('target', entry))]).status).toBe(0);
+    const endpoint = await createLocalEndpoint(root);
+    for await (const file of endpoint.readFiles([{ path: 'pipe', entry, offset: 0 }])) {
+      await expect(readAll(file.stream)).rejects.toThrow(
+        /^cannot read pipe: it changed since the scan \(it is now a special file/,
+      );
+    }
+    const { problems } = await endpoint.hash([entry]);
+    expect(problems).toEqual([{ path: 'pipe', message: expect.stringMatching(/no longer a regular file/) as unknown }]);
+    const recorded = await write(endpoint, [
+      { request: { path: 'target', entry: { ...entry, path: 'target' }, offset: 0 }, content: Buffer.from('12345') },
+    ]);
+    await endpoint.close();
+    expect(recorded.problems).toEqual([
+      { path: 'target', message: expect.stringMatching(/cannot create its partial file: ENXIO/) as unknown },
+    ]);
   });
 });

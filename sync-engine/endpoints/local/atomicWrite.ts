@@ -125,7 +125,13 @@ export async function writeLocalFiles(
           `files arrived out of order: expected ${request.path} from byte ${request.offset}, got ${file.path} from byte ${file.offset}`,
         );
       }
-      const outcome = await writeOne(target, request, file.stream, hooks, verified, laterBytes);
+      let outcome: Outcome;
+      try {
+        outcome = await writeOne(target, request, file.stream, hooks, verified, laterBytes);
+      } catch (error) {
+        file.stream.destroy();
+        throw error;
+      }
       if (outcome.ok) {
         hooks.onFileDone?.(request, outcome.written);
       } else {
@@ -163,7 +169,7 @@ async function writeOne(
     const have = partial?.isFile() === true ? partial.size : 0;
     if (have !== offset) {
       return fail(
-        `not written: cannot resume at byte ${offset}, the partial file holds ${have} bytes; the next sync starts over from there`,
+        `not written: cannot resume at byte ${offset}, the partial file holds ${have} bytes; the next sync resumes from what it holds`,
       );
     }
   }
@@ -177,11 +183,11 @@ async function writeOne(
   }
 
   const meter = new Meter(entry.size - offset, hash, hooks.onBytes);
+  // The partial file is private (0600) until it is complete. O_NOFOLLOW: a link planted at its name is refused;
+  // O_NONBLOCK: so is a FIFO, instead of hanging (no effect on regular files).
+  const safety = constants.O_NOFOLLOW | constants.O_NONBLOCK;
   const flags =
-    offset > 0
-      ? constants.O_WRONLY | constants.O_NOFOLLOW
-      : constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW;
-  // The partial file is private (0600) until it is complete; O_NOFOLLOW: a link planted at its name is refused.
+    offset > 0 ? constants.O_WRONLY | safety : constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | safety;
   const fatalWriteError = async (error: unknown): Promise<TetherError | undefined> => {
     const code = errnoOf(error);
     if (code === 'ENOSPC' || code === 'EDQUOT') {

@@ -31,7 +31,8 @@ function changed(stats: Stats, task: HashTask): string | undefined {
 export default function hashFile(task: HashTask): HashOutcome {
   let fd: number;
   try {
-    fd = openSync(task.abs, constants.O_RDONLY | constants.O_NOFOLLOW);
+    // O_NONBLOCK: a FIFO put in the file's place must not hang the worker (no effect on regular files).
+    fd = openSync(task.abs, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (error) {
     const code = errnoOf(error);
     if (code === 'ENOENT') return { problem: 'could not hash: the file vanished since the scan' };

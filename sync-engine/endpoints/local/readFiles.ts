@@ -4,10 +4,10 @@ import { open } from 'node:fs/promises';
 import { Readable, Transform } from 'node:stream';
 import type { TransformCallback } from 'node:stream';
 import type { Entry } from '../../core/entry.js';
+import { TetherError } from '../../errors.js';
 import type { IncomingFile, ReadOptions } from '../endpoint.js';
 import { differenceFrom, errnoOf, messageOf } from './fsUtil.js';
 import type { RootedPaths } from './paths.js';
-import { TetherError } from '../../errors.js';
 
 const READ_CHUNK = 1024 * 1024;
 
@@ -81,7 +81,8 @@ async function openOne(paths: RootedPaths, request: ReadRequest, verified: Set<s
   if (!resolved.ok) return failing(path, resolved.missing ? 'it vanished since the scan' : resolved.reason);
   let handle: FileHandle;
   try {
-    handle = await open(resolved.abs, constants.O_RDONLY | constants.O_NOFOLLOW);
+    // O_NONBLOCK: a FIFO put in the file's place must not hang the open (no effect on regular files).
+    handle = await open(resolved.abs, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (error) {
     const code = errnoOf(error);
     if (code === 'ENOENT') return failing(path, 'it vanished since the scan');
