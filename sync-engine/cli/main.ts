@@ -83,10 +83,8 @@ export function buildProgram(): Command {
         },
       ) => {
         const localPath = resolve(opts.local);
-        let isDir = false;
-        try {
-          isDir = statSync(localPath).isDirectory();
-        } catch {
+        const isDir = statSync(localPath, { throwIfNoEntry: false })?.isDirectory();
+        if (isDir === undefined) {
           throw new TetherError(
             'local-missing',
             `local folder ${localPath} does not exist; create it first or pick another folder`,
