@@ -216,6 +216,25 @@ describe('scan', () => {
     expect(withIgnore.entries).toHaveLength(5 * 810 + 5);
   });
 
+  it(
+    'descends into every folder of a folder holding more folders than one batch, with an ignore rule',
+    { timeout: 60_000 },
+    async () => {
+      const root = dirs.make();
+      for (let d = 0; d < 4200; d++) mkdirSync(join(root, `d${d}`));
+      writeFile(root, 'd4199/inner/file', 'x');
+      writeFile(root, 'd0/inner/file', 'x');
+      const endpoint = await createLocalEndpoint(root);
+      const result = await endpoint.scan({ ignore: (path) => path === 'd7' });
+      await endpoint.close();
+      const paths = new Set(result.entries.map((e) => e.path));
+      expect(paths.size).toBe(4199 + 4);
+      expect(paths.has('d4199/inner/file')).toBe(true);
+      expect(paths.has('d0/inner/file')).toBe(true);
+      expect(paths.has('d7')).toBe(false);
+    },
+  );
+
   it('fails when the root cannot be listed, and when cancelled', async () => {
     const root = dirs.make();
     writeFile(root, 'x', 'x');
