@@ -1,4 +1,4 @@
-import type { Entry, Problem } from './entry.js';
+import type { Entry, Problem, Tree } from './entry.js';
 
 /** How a pair moves changes. */
 export type SyncMode = 'two-way' | 'push' | 'pull' | 'mirror-push' | 'mirror-pull';
@@ -27,7 +27,10 @@ export type Action =
   | { readonly kind: 'mkdir'; readonly path: string; readonly source: Entry }
   /** Delete what is at `path`; `expected` is what the scan saw there (re-checked before deleting). */
   | { readonly kind: 'delete'; readonly path: string; readonly expected: Entry }
-  /** Rename this side's file out of the way (the losing side of a conflict). */
+  /**
+   * Rename this side's file out of the way: the losing side of a conflict, or an unchanged entry that the other
+   * side replaced with one of another kind (moved aside, then deleted; for a directory this renames the directory).
+   */
   | { readonly kind: 'rename'; readonly path: string; readonly to: string; readonly expected: Entry }
   /** Only metadata differs (executable bit, or mtime under compare mode `none`/`sha256`): update it. */
   | { readonly kind: 'metadata'; readonly path: string; readonly source: Entry; readonly expected: Entry };
@@ -37,7 +40,10 @@ export interface Conflict {
   readonly path: string;
   readonly local: Entry | undefined;
   readonly remote: Entry | undefined;
-  /** Where the remote's version is kept (present on both sides after the sync). */
+  /**
+   * Where the remote's version is kept (present on both sides after the sync). In a file-versus-directory conflict
+   * the directory keeps the name and this is where the file (from either side) is kept.
+   */
   readonly conflictPath: string;
 }
 
@@ -59,6 +65,15 @@ export interface Plan {
   readonly forget: string[];
 }
 
+/** What the planner reconciles: the state both sides agreed on at the last sync, and both sides' scans now. */
+export interface ReconcileInput {
+  readonly ancestor: Tree;
+  readonly local: Tree;
+  readonly remote: Tree;
+  /** Directories each side could not list (`ScanResult.unlisted`): nothing at or below them is acted on. */
+  readonly unlisted?: { readonly local: readonly string[]; readonly remote: readonly string[] };
+}
+
 export interface ReconcileOptions {
   readonly mode: SyncMode;
   readonly compare: CompareMode;
@@ -68,4 +83,9 @@ export interface ReconcileOptions {
   readonly host: string;
   /** The time used in conflict file names (ms since epoch). */
   readonly now: number;
+  /**
+   * Sides whose file system folds case (`EndpointCapabilities.caseSensitive === false`). Paths that differ only in
+   * case cannot both exist there: when such a side receives changes, they are skipped with a problem.
+   */
+  readonly caseInsensitive?: { readonly local?: boolean; readonly remote?: boolean };
 }

@@ -1,0 +1,143 @@
+import { invalidPathReason, parentOf, type Entry, type Problem } from './entry.js';
+import type { ReconcileInput, ReconcileOptions, Side, SyncMode } from './plan.js';
+import { isEngineTemporary } from './temporaries.js';
+
+/** The sides that can receive changes in a mode. */
+export function receivingSides(mode: SyncMode): readonly Side[] {
+  switch (mode) {
+    case 'two-way':
+      return ['local', 'remote'];
+    case 'push':
+    case 'mirror-push':
+      return ['remote'];
+    case 'pull':
+    case 'mirror-pull':
+      return ['local'];
+  }
+}
+
+function hasTemporarySegment(path: string): boolean {
+  return path.includes('.tether-') && path.split('/').some(isEngineTemporary);
+}
+
+/** Whether `path` is one of `roots` or lies below one (`''` is the root of the tree: everything is below it). */
+function atOrBelow(path: string, roots: ReadonlySet<string>): boolean {
+  if (roots.size === 0) return false;
+  if (roots.has('')) return true;
+  for (let p = path; p !== ''; p = parentOf(p)) if (roots.has(p)) return true;
+  return false;
+}
+
+function pinParents(pinned: Set<string>, path: string): void {
+  for (let p = parentOf(path); p !== '' && !pinned.has(p); p = parentOf(p)) pinned.add(p);
+}
+
+/** Paths of `local` and `remote` that differ only in case, when a receiving side cannot hold both. */
+function caseCollisions(input: ReconcileInput, options: ReconcileOptions, problems: Problem[]): Set<string> {
+  const colliding = new Set<string>();
+  const folding = receivingSides(options.mode).filter((side) => options.caseInsensitive?.[side] === true);
+  const side = folding[0];
+  if (side === undefined) return colliding;
+  const seen = new Map<string, string>();
+  for (const tree of [input.local, input.remote]) {
+    for (const path of tree.keys()) {
+      if (!isCleanPath(path)) continue;
+      const key = path.toLowerCase();
+      const other = seen.get(key);
+      if (other === undefined) seen.set(key, path);
+      else if (other !== path) {
+        for (const [a, b] of [
+          [path, other],
+          [other, path],
+        ] as const) {
+          if (colliding.has(a)) continue;
+          colliding.add(a);
+          problems.push({
+            path: a,
+            message:
+              `skipped: "${a}" and "${b}" differ only in case, and the ${folding.join(' and ')} side cannot hold ` +
+              `both names; rename one of them`,
+          });
+        }
+      }
+    }
+  }
+  return colliding;
+}
+
+/**
+ * The same verdict as `invalidPathReason(path) === undefined`, without allocating: this runs once per path of
+ * every tree, 100,000s of times per sync.
+ */
+export function isCleanPath(path: string): boolean {
+  const n = path.length;
+  if (n === 0) return false;
+  let start = 0;
+  for (let i = 0; i <= n; i++) {
+    const c = i === n ? 47 : path.charCodeAt(i);
+    if (c === 0 || c === 92) return false; // NUL, backslash
+    if (c !== 47) continue;
+    const length = i - start;
+    if (length === 0) return false; // leading slash, or an empty segment
+    if (length <= 2 && path.charCodeAt(start) === 46 && (length === 1 || path.charCodeAt(start + 1) === 46)) {
+      return false; // "." or ".."
+    }
+    start = i + 1;
+  }
+  return true;
+}
+
+/**
+ * Which paths the planner may act on. A path is out of reach, and nothing at all happens to it on either side (its
+ * ancestor record included), when:
+ * - it is not a clean relative path (reported as a problem);
+ * - it is, or lies below, one of the engine's temporary names;
+ * - it is, or lies below, a directory that one side could not list: an unreadable folder is not a deletion;
+ * - a side that receives changes folds case and the path differs from another only in case (reported).
+ *
+ * What is out of reach still exists on disk, so it pins its parent directories on its side: they are never deleted
+ * or replaced, whatever happened to them elsewhere.
+ */
+export class Reach {
+  readonly problems: Problem[] = [];
+  /** Per side, directories that hold something out of reach. */
+  readonly pinned: Readonly<Record<Side, Set<string>>> = { local: new Set(), remote: new Set() };
+  private readonly roots: Set<string>;
+  private readonly rejected = new Set<string>();
+
+  constructor(input: ReconcileInput, options: ReconcileOptions) {
+    this.roots = caseCollisions(input, options, this.problems);
+    for (const side of ['local', 'remote'] as const) {
+      for (const dir of input.unlisted?.[side] ?? []) {
+        if (dir !== '' && !isCleanPath(dir)) continue;
+        this.roots.add(dir);
+        pinParents(this.pinned[side], dir);
+      }
+    }
+  }
+
+  /**
+   * Whether the planner may act on `path`, for the first tree that lists it (`side` undefined for the ancestor). A
+   * path out of reach pins its parents on the side that holds it; see `pinIfOutOfReach` for the other trees.
+   */
+  admits(path: string, side: Side | undefined): boolean {
+    if (this.rejected.size === 0 || !this.rejected.has(path)) {
+      if (isCleanPath(path) && !hasTemporarySegment(path) && !atOrBelow(path, this.roots)) return true;
+      this.rejected.add(path);
+      const reason = invalidPathReason(path);
+      if (reason !== undefined) this.problems.push({ path, message: `skipped: ${reason}` });
+    }
+    if (side !== undefined) pinParents(this.pinned[side], path);
+    return false;
+  }
+
+  /** For a path already judged through another tree: when it is out of reach, it pins its parents on `side`. */
+  pinIfOutOfReach(path: string, side: Side): void {
+    if (this.rejected.size > 0 && this.rejected.has(path)) pinParents(this.pinned[side], path);
+  }
+}
+
+/** A directory entry for a path that must exist but that no tree describes (a parent missing from a scan). */
+export function syntheticDir(path: string): Entry {
+  return { path, kind: 'dir', size: 0, mtimeMs: 0, executable: false };
+}
