@@ -1,0 +1,47 @@
+import ignore from 'ignore';
+import { invalidPathReason } from './entry.js';
+import { isEngineTemporary } from './temporaries.js';
+
+/** Decides whether a path (relative to the pair's root) is left out of scans and syncs. */
+export type IgnoreMatcher = (path: string, isDir: boolean) => boolean;
+
+export interface IgnoreOptions {
+  /** Match names regardless of case (as git does with `core.ignorecase`); off by default. */
+  readonly ignoreCase?: boolean;
+}
+
+/** Whether any segment of the path is one of the engine's own temporary names. */
+function underEngineTemporary(path: string): boolean {
+  let start = 0;
+  while (start <= path.length) {
+    let end = path.indexOf('/', start);
+    if (end < 0) end = path.length;
+    if (isEngineTemporary(path.slice(start, end))) return true;
+    start = end + 1;
+  }
+  return false;
+}
+
+/**
+ * Builds the matcher for a pair's ignore rules: the pair's patterns, then the `.tetherignore` file's text, both in
+ * gitignore syntax (later rules win, `!` negates, a trailing `/` matches directories only, and everything below an
+ * ignored directory is ignored). Directories are matched with a trailing `/`, as git does.
+ *
+ * The engine's temporary files and staging folders are always ignored, whatever the rules say: no `!` pattern can
+ * bring them into a sync. Paths that are not clean relative paths are never reported as ignored, so the planner
+ * sees them and reports them as problems.
+ */
+export function createIgnoreMatcher(
+  patterns: readonly string[],
+  tetherignoreText?: string,
+  options: IgnoreOptions = {},
+): IgnoreMatcher {
+  const rules = ignore({ ignorecase: options.ignoreCase ?? false });
+  rules.add(patterns);
+  if (tetherignoreText !== undefined) rules.add(tetherignoreText);
+  return (path, isDir) => {
+    if (underEngineTemporary(path)) return true;
+    if (invalidPathReason(path) !== undefined) return false;
+    return rules.ignores(isDir ? `${path}/` : path);
+  };
+}
