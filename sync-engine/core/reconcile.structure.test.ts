@@ -1,6 +1,7 @@
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { SyncMode } from './plan.js';
-import { dir, file, symlink } from './testing/fixtures.js';
+import { reconcile } from './reconcile.js';
+import { describeSide, dir, file, isEmptyPlan, symlink, tree } from './testing/fixtures.js';
 import { TAG, rows, runCase, type Case } from './testing/table.js';
 
 // Folders, type changes, conflicts between files and folders, and what the planner must leave alone.
@@ -385,5 +386,35 @@ describe('reconcile: type changes and file/folder conflicts', () => {
 describe('reconcile: what is out of reach', () => {
   it.each(rows(reachCases))('%s', (_name, testCase, mode, compare) => {
     runCase(testCase, mode, compare);
+  });
+});
+
+describe('reconcile: unlisted folders, however an endpoint spells them', () => {
+  const options = { mode: 'two-way', compare: 'size-mtime', mtimePrecisionMs: 1, host: 'h', now: 0 } as const;
+  const ancestor = tree(dir('u'), file('u/a', v1), file('top', v1));
+  const local = tree(dir('u'), file('top', v1));
+  const remote = tree(dir('u'), file('u/a', v1), file('top', v2));
+
+  it.each(['u', 'u/', './u', 'u//'])('reads %j as the folder u', (unlisted) => {
+    const plan = reconcile({ ancestor, local, remote, unlisted: { local: [unlisted], remote: [] } }, options);
+    expect(describeSide(plan, 'remote')).toEqual([]);
+    expect(describeSide(plan, 'local')).toEqual(['copy top']);
+  });
+
+  it.each(['', '.', './'])('reads %j as the whole tree: nothing moves', (unlisted) => {
+    const plan = reconcile({ ancestor, local, remote, unlisted: { local: [unlisted], remote: [] } }, options);
+    expect(isEmptyPlan(plan)).toBe(true);
+  });
+
+  it('stops everything, with a problem, when an unlisted folder cannot be named', () => {
+    const plan = reconcile({ ancestor, local, remote, unlisted: { local: ['a/../u'], remote: [] } }, options);
+    expect(describeSide(plan, 'local')).toEqual([]);
+    expect(plan.problems).toEqual([
+      {
+        path: 'a/../u',
+        message:
+          'the local side could not list a folder whose path is not valid (path has a ".." segment); nothing is synced until it is fixed',
+      },
+    ]);
   });
 });

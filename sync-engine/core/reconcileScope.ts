@@ -108,8 +108,17 @@ export class Reach {
   constructor(input: ReconcileInput, options: ReconcileOptions) {
     this.roots = caseCollisions(input, options, this.problems);
     for (const side of ['local', 'remote'] as const) {
-      for (const dir of input.unlisted?.[side] ?? []) {
-        if (dir !== '' && !isCleanPath(dir)) continue;
+      for (const listed of input.unlisted?.[side] ?? []) {
+        let dir = listed.replace(/\/+$/, '').replace(/^(\.\/)+/, '');
+        if (dir === '.') dir = '';
+        if (dir !== '' && !isCleanPath(dir)) {
+          // Nothing below a folder that cannot be named can be told apart from the rest: nothing moves at all.
+          this.problems.push({
+            path: listed,
+            message: `the ${side} side could not list a folder whose path is not valid (${invalidPathReason(dir) ?? ''}); nothing is synced until it is fixed`,
+          });
+          dir = '';
+        }
         this.roots.add(dir);
         pinParents(this.pinned[side], dir);
       }
