@@ -25,3 +25,23 @@ describe('paths', () => {
     expect(invalidPathReason(path)).toBeUndefined();
   });
 });
+
+describe('invalidPathReason fast path', () => {
+  it('agrees with a plain segment-by-segment check on many shapes', () => {
+    const slow = (path: string): boolean =>
+      path.length > 0 &&
+      !path.includes('\0') &&
+      !path.includes('\\') &&
+      path.split('/').every((s) => s !== '' && s !== '.' && s !== '..');
+    const parts = ['a', '.', '..', '...', '.a', 'a.', '', 'ab', '\\', '\0', 'x y'];
+    for (const a of parts) {
+      for (const b of parts) {
+        for (const c of ['', ...parts]) {
+          const path = c === '' ? `${a}/${b}` : `${a}/${b}/${c}`;
+          expect(invalidPathReason(path) === undefined, JSON.stringify(path)).toBe(slow(path));
+          expect(invalidPathReason(a + b) === undefined, JSON.stringify(a + b)).toBe(slow(a + b));
+        }
+      }
+    }
+  });
+});
