@@ -7,9 +7,11 @@ import { reconcile } from './reconcile.js';
 import { describeSide, isEmptyPlan } from './testing/fixtures.js';
 import {
   applyEdits,
+  atOrBelow,
   changedInModel,
   differences,
   emptyWorld,
+  hiddenFolder,
   historyArbitrary,
   related,
   sync,
@@ -160,4 +162,44 @@ describe.each([
       { numRuns: RUNS },
     );
   });
+});
+
+describe('reconcile: a folder one side cannot list', () => {
+  const hideArbitrary = fc.record({ side: fc.constantFrom<Side>('local', 'remote'), pick: fc.nat(1_000) });
+
+  it.each(['two-way', 'push', 'pull', 'mirror-push', 'mirror-pull'] as const)(
+    'is never read as a deletion, and nothing at or below it moves (%s)',
+    (mode) => {
+      const options = optionsFor(mode, 'size-mtime');
+      fc.assert(
+        fc.property(historyArbitrary, fc.array(hideArbitrary, { minLength: 4, maxLength: 4 }), (history, hides) => {
+          let world = emptyWorld();
+          history.forEach((edits, round) => {
+            world = applyEdits(world, edits);
+            const choice = hides[round % hides.length];
+            const hidden = choice === undefined ? undefined : hiddenFolder(world, choice.side, choice.pick);
+            const { after } = sync(world, options, hidden);
+            if (hidden !== undefined) {
+              // Nothing at or below the folder changes on either side, and the ancestor keeps what it knew there.
+              const below = (tree: Tree): Entry[] => [...tree.values()].filter((e) => atOrBelow(e.path, hidden.dir));
+              for (const side of ['local', 'remote'] as const) expect(below(after[side])).toEqual(below(world[side]));
+              expect(below(after.ancestor)).toEqual(below(world.ancestor));
+              // Two-way: everywhere else both sides now agree, and planning again (the folder still unlisted) finds
+              // nothing to do.
+              if (mode === 'two-way') {
+                const elsewhere = differences(after.local, after.remote, 'size-mtime').filter(
+                  (path) => !atOrBelow(path, hidden.dir),
+                );
+                expect(elsewhere).toEqual([]);
+                const again = sync(after, options, hidden).plan;
+                expect(isEmptyPlan(again), JSON.stringify(again)).toBe(true);
+              }
+            }
+            world = after;
+          });
+        }),
+        { numRuns: 150 },
+      );
+    },
+  );
 });

@@ -202,7 +202,7 @@ export function planActions(levels: readonly (readonly Slot[])[], context: Actio
   const remote = newSideActions();
   const inSync: Entry[] = [];
   const forget: string[] = [];
-  for (const level of levels)
+  for (const level of levels) {
     for (const slot of level) {
       const { path } = slot;
       const l = actOnSide(slot, 'local', local, context);
@@ -224,5 +224,6 @@ export function planActions(levels: readonly (readonly Slot[])[], context: Actio
         if (!sameRecord(record, slot.ancestor, context.settings.mtimePrecisionMs)) inSync.push(record);
       }
     }
+  }
   return { local: ordered(local), remote: ordered(remote), inSync, forget };
 }

@@ -134,9 +134,43 @@ export function applyEdits(world: World, edits: readonly Edit[]): World {
   return { local: trees.local, remote: trees.remote, ancestor: world.ancestor, clock, nextContent };
 }
 
-/** Plans and applies one sync; returns the plan and the world afterwards. */
-export function sync(world: World, options: ReconcileOptions): { plan: Plan; after: World } {
-  const plan = reconcile(world, options);
+/** A folder one side cannot list during a sync: the scan shows the folder, nothing below it. */
+export interface Hidden {
+  readonly side: Side;
+  readonly dir: string;
+}
+
+/** Picks a folder of `side` to hide, or nothing when the side has no folder. */
+export function hiddenFolder(world: World, side: Side, pick: number): Hidden | undefined {
+  const dirs = sortedPaths(world[side], (e) => e.kind === 'dir');
+  const dir = dirs[pick % Math.max(1, dirs.length)];
+  return dir === undefined ? undefined : { side, dir };
+}
+
+/** Whether `path` is `dir` or lies below it. */
+export function atOrBelow(path: string, dir: string): boolean {
+  return path === dir || path.startsWith(`${dir}/`);
+}
+
+/**
+ * Plans and applies one sync; returns the plan and the world afterwards. With `hidden`, that side's scan does not
+ * see below the folder (reported as unlisted), while the plan is applied to the real trees, so a planner that
+ * touched what it could not see would trip the applier's checks.
+ */
+export function sync(world: World, options: ReconcileOptions, hidden?: Hidden): { plan: Plan; after: World } {
+  const scanned = (side: Side): Tree => {
+    if (hidden?.side !== side) return world[side];
+    const prefix = `${hidden.dir}/`;
+    return new Map([...world[side]].filter(([path]) => !path.startsWith(prefix)));
+  };
+  const unlisted = {
+    local: hidden?.side === 'local' ? [hidden.dir] : [],
+    remote: hidden?.side === 'remote' ? [hidden.dir] : [],
+  };
+  const plan = reconcile(
+    { ancestor: world.ancestor, local: scanned('local'), remote: scanned('remote'), unlisted },
+    options,
+  );
   const applied = applyPlanInMemory(world, plan);
   return { plan, after: { ...world, ...applied } };
 }
