@@ -22,7 +22,7 @@ function say(text: string): void {
 
 function run(args: string[], options: { show?: number } = {}): string {
   const shown = args.map((a) => (/[\s'"$]/.test(a) ? `'${a}'` : a)).join(' ');
-  say(`\n$ tether ${shown.replaceAll(base + '/', '')}`);
+  say(`\n$ tether ${shown.replaceAll(` ${base}/`, ' ')}`);
   const result = spawnSync(process.execPath, [bin, ...args], {
     env: { ...process.env, TETHER_HOME: home },
     encoding: 'utf8',

@@ -5,7 +5,6 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { COMPARE_MODES, SYNC_MODES } from '../core/plan.js';
 import type { CompareMode, SyncMode } from '../core/plan.js';
 import { parseMaxDelete } from '../core/safety.js';
-import { syncPair } from '../controller/syncPair.js';
 import { formatRemoteUrl, parseRemoteUrl } from '../endpoints/remoteUrl.js';
 import { TetherError } from '../errors.js';
 import { StateStore } from '../state/store.js';
@@ -169,6 +168,8 @@ export function buildProgram(): Command {
         const tty = process.stderr.isTTY && opts.json !== true;
         try {
           const waitSeconds = opts.wait === undefined ? undefined : opts.wait === true ? 3600 : Number(opts.wait);
+          // Loaded on demand: the engine's modules are the bulk of start-up time, and other commands need none.
+          const { syncPair } = await import('../controller/syncPair.js');
           const summary = await syncPair(store, name, {
             signal: abort.signal,
             ...(opts.dryRun === true ? { dryRun: true } : {}),
@@ -236,4 +237,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
+// `tether pair list | head` closes stdout early: that is not an error worth a stack trace.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw error;
+});
 process.exitCode = await main(process.argv.slice(2));

@@ -18,7 +18,8 @@ export function summaryText(summary: SyncSummary): string {
   const lines: string[] = [];
   if (summary.dryRun) {
     lines.push(`dry run of "${summary.pair}": nothing was changed. The plan:`);
-    for (const a of summary.actions) {
+    const actions = summary.actions ?? [];
+    for (const a of actions) {
       const what =
         a.kind === 'copy'
           ? a.side === 'remote'
@@ -31,7 +32,7 @@ export function summaryText(summary: SyncSummary): string {
       const to = a.to === undefined ? '' : ` → ${a.to}`;
       lines.push(`  ${what} ${a.path}${to}${extra}`);
     }
-    if (summary.actions.length === 0) lines.push('  (nothing to do: both sides are in sync)');
+    if (actions.length === 0) lines.push('  (nothing to do: both sides are in sync)');
   }
   const verb = summary.dryRun ? 'would' : 'did';
   lines.push(

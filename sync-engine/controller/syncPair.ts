@@ -55,8 +55,8 @@ export interface SyncSummary {
   readonly failed: number;
   readonly problems: Problem[];
   readonly conflictList: Conflict[];
-  /** Every action of the plan (dry runs), or of what was applied. */
-  readonly actions: PlannedAction[];
+  /** Every action of the plan, for dry runs (what was applied is in the activity log). */
+  readonly actions?: PlannedAction[];
   readonly hashed: number;
   readonly durationMs: number;
 }
@@ -216,7 +216,6 @@ async function runSync(
       }
     }
 
-    const actions = describePlan(plan);
     const totals = transferTotals(plan);
     if (options.dryRun === true) {
       store.setPairState(pair.name, 'idle');
@@ -232,7 +231,7 @@ async function runSync(
         failed: 0,
         problems: [...problems, ...plan.problems],
         conflictList: plan.conflicts,
-        actions,
+        actions: describePlan(plan),
         hashed,
         durationMs: Math.round(performance.now() - started),
       };
@@ -300,7 +299,6 @@ async function runSync(
       failed: result.failed,
       problems: [...problems, ...result.problems],
       conflictList: plan.conflicts,
-      actions,
       hashed,
       durationMs: Math.round(performance.now() - started),
     };
