@@ -120,6 +120,13 @@ describe('compareEntries', () => {
       'equal',
     ],
     ['none: the executable bit is not compared', file('f'), file('f', { exec: true }), settings('none'), 'equal'],
+    [
+      'ignoreExecutable: only the executable bit differs',
+      file('f'),
+      file('f', { exec: true }),
+      { ...settings('size-mtime'), ignoreExecutable: true },
+      'equal',
+    ],
   ];
   it.each(cases)('%s', (_name, a, b, s, expected) => {
     expect(compareEntries(a, b, s)).toBe(expected);

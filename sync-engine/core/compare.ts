@@ -13,6 +13,8 @@ export interface CompareSettings {
   readonly compare: CompareMode;
   /** The coarser endpoint's mtime granularity in ms; mtimes closer than this are the same time. */
   readonly mtimePrecisionMs: number;
+  /** Ignore executable bits (when an endpoint cannot store them, a difference there means nothing). */
+  readonly ignoreExecutable?: boolean;
 }
 
 /** Whether two mtimes are the same time at the given precision (exact when the precision is not positive). */
@@ -31,7 +33,8 @@ export function sameMtime(a: number, b: number, precisionMs: number): boolean {
  *     back to `size-mtime`. Equal hashes with different mtimes are `equal`: Tether does not align mtimes in this
  *     mode (a `touch` on one side moves nothing);
  *   - `none`: always `equal`, metadata included.
- *   When the content is the same and only the executable bit differs, the result is `metadata`.
+ *   When the content is the same and only the executable bit differs, the result is `metadata` (or `equal` with
+ *   `ignoreExecutable`).
  */
 export function compareEntries(a: Entry, b: Entry, settings: CompareSettings): Difference {
   if (a.kind !== b.kind) return 'content';
@@ -53,7 +56,7 @@ function compareFiles(a: Entry, b: Entry, settings: CompareSettings): Difference
   } else if (!sameMtime(a.mtimeMs, b.mtimeMs, settings.mtimePrecisionMs)) {
     return 'content';
   }
-  return a.executable === b.executable ? 'equal' : 'metadata';
+  return a.executable === b.executable || settings.ignoreExecutable === true ? 'equal' : 'metadata';
 }
 
 /** Whether two possibly absent entries hold the same thing (both absent counts as equal). */
@@ -74,8 +77,7 @@ export function changedSince(
   settings: CompareSettings,
 ): boolean {
   if (current === undefined || ancestor === undefined) return current !== ancestor;
-  const strict: CompareSettings =
-    settings.compare === 'none' ? { compare: 'size-mtime', mtimePrecisionMs: settings.mtimePrecisionMs } : settings;
+  const strict: CompareSettings = settings.compare === 'none' ? { ...settings, compare: 'size-mtime' } : settings;
   return compareEntries(current, ancestor, strict) !== 'equal';
 }
 

@@ -88,4 +88,9 @@ export interface ReconcileOptions {
    * case cannot both exist there: when such a side receives changes, they are skipped with a problem.
    */
   readonly caseInsensitive?: { readonly local?: boolean; readonly remote?: boolean };
+  /**
+   * Set when either endpoint cannot store the executable bit (`EndpointCapabilities.executableBit === false`):
+   * differences in it are then ignored, so the side that cannot keep it never clears it on the other side.
+   */
+  readonly ignoreExecutable?: boolean;
 }

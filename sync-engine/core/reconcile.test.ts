@@ -349,6 +349,16 @@ const metadataCases: Case[] = [
     expected: { local: ['metadata run.sh'] },
   },
   {
+    description: 'an endpoint that cannot store the executable bit never clears it on the other side',
+    modes: ALL,
+    compare: STRICT,
+    ignoreExecutable: true,
+    ancestor: [file('run.sh', { ...v1, exec: true })],
+    local: [file('run.sh', { ...v1, exec: true })],
+    remote: [file('run.sh', v1)],
+    expected: {},
+  },
+  {
     description: 'executable bits changed differently on both sides: the local bit wins, reported',
     modes: ['two-way'],
     compare: STRICT,

@@ -340,7 +340,11 @@ const SOURCES = {
  * the ancestor equal to what both sides hold in common. Never throws; per-path trouble becomes `problems`.
  */
 export function reconcile(input: ReconcileInput, options: ReconcileOptions): Plan {
-  const settings: CompareSettings = { compare: options.compare, mtimePrecisionMs: options.mtimePrecisionMs };
+  const settings: CompareSettings = {
+    compare: options.compare,
+    mtimePrecisionMs: options.mtimePrecisionMs,
+    ignoreExecutable: options.ignoreExecutable === true,
+  };
   const reach = new Reach(input, options);
   const claimed = new Set<string>();
   const context: Context = {

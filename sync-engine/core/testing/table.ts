@@ -17,6 +17,7 @@ export interface Case {
   readonly compare?: readonly CompareMode[];
   readonly precisionMs?: number;
   readonly caseInsensitive?: ReconcileOptions['caseInsensitive'];
+  readonly ignoreExecutable?: boolean;
   readonly ancestor: readonly Entry[];
   readonly local: readonly Entry[];
   readonly remote: readonly Entry[];
@@ -49,6 +50,7 @@ export function optionsFor(testCase: Case, mode: SyncMode, compare: CompareMode)
     host: HOST,
     now: NOW,
     ...(testCase.caseInsensitive === undefined ? {} : { caseInsensitive: testCase.caseInsensitive }),
+    ...(testCase.ignoreExecutable === undefined ? {} : { ignoreExecutable: testCase.ignoreExecutable }),
   };
 }
 
