@@ -1,0 +1,275 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, rm } from 'node:fs/promises';
+import { createServer, request as httpRequest } from 'node:http';
+import type { IncomingMessage, OutgoingHttpHeaders, Server, ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import S3rver from '@20minutes/s3rver';
+import type { LabFaults } from '../faults.js';
+import { AwsChunkedDecoder, isAwsChunked } from './awsChunked.js';
+import { classify, isAllowed, keysOfDeleteRequest } from './permissions.js';
+import type { S3Grant } from './permissions.js';
+import { authQueryParameters, queryPairs, verifySigV4 } from './sigv4.js';
+import type { S3ErrorCode } from './sigv4.js';
+
+/**
+ * The PHFS object store: s3rver (a maintained S3 emulator, filesystem-backed) on a private Unix socket, behind
+ * the lab's own front door on 127.0.0.1, which checks SigV4 signatures against the lab's credentials, applies
+ * each credential's group permissions, decodes aws-chunked uploads, and injects the faults tests ask for.
+ */
+export interface PhfsCredential {
+  readonly user: string;
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly grant: S3Grant;
+}
+
+export interface PhfsOptions {
+  /** Where s3rver keeps the bucket (`<dataDir>/<bucket>/…`) and its socket. */
+  readonly dataDir: string;
+  readonly bucket: string;
+  readonly region: string;
+  readonly host: string;
+  readonly port: number;
+  readonly credentials: readonly PhfsCredential[];
+  readonly faults: LabFaults;
+  readonly log?: (line: string) => void;
+}
+
+export function newCredential(user: string, grant: S3Grant): PhfsCredential {
+  const id = `LAB${user.toUpperCase().replace(/[^A-Z0-9]/g, '')}${randomBytes(6).toString('hex').toUpperCase()}`.slice(
+    0,
+    20,
+  );
+  return { user, accessKeyId: id, secretAccessKey: randomBytes(30).toString('base64url'), grant };
+}
+
+function xmlEscape(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+const statusOfCode: Readonly<
+  Record<S3ErrorCode | 'SlowDown' | 'InternalError' | 'MalformedXML' | 'IncompleteBody', number>
+> = {
+  AccessDenied: 403,
+  InvalidAccessKeyId: 403,
+  SignatureDoesNotMatch: 403,
+  AuthorizationHeaderMalformed: 400,
+  AuthorizationQueryParametersError: 400,
+  RequestTimeTooSkewed: 403,
+  InvalidRequest: 400,
+  SlowDown: 503,
+  InternalError: 500,
+  MalformedXML: 400,
+  IncompleteBody: 400,
+};
+
+function sendError(res: ServerResponse, code: keyof typeof statusOfCode, message: string, resource: string): void {
+  const requestId = randomBytes(8).toString('hex').toUpperCase();
+  const body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${xmlEscape(message)}</Message><Resource>${xmlEscape(resource)}</Resource><RequestId>${requestId}</RequestId></Error>`;
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  res.writeHead(statusOfCode[code], {
+    'Content-Type': 'application/xml',
+    'Content-Length': Buffer.byteLength(body),
+    'x-amz-request-id': requestId,
+    ...(code === 'SlowDown' || code === 'InternalError' ? { Connection: 'close' } : {}),
+  });
+  res.end(body);
+}
+
+async function readSmallBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    const buffer = chunk as Buffer;
+    size += buffer.length;
+    if (size > limit) return undefined;
+    chunks.push(buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+export class PhfsServer {
+  private readonly options: PhfsOptions;
+  private readonly byKey: Map<string, PhfsCredential>;
+  private readonly socketPath: string;
+  private readonly sockets = new Set<Socket>();
+  private front: Server | undefined;
+  private back: Server | undefined;
+
+  constructor(options: PhfsOptions) {
+    this.options = options;
+    this.byKey = new Map(options.credentials.map((c) => [c.accessKeyId, c]));
+    this.socketPath = path.join(options.dataDir, '.s3rver.sock');
+  }
+
+  /** Starts both servers; returns the endpoint URL (`http://127.0.0.1:PORT`). */
+  async start(): Promise<string> {
+    const { dataDir, bucket } = this.options;
+    await mkdir(dataDir, { recursive: true, mode: 0o700 });
+    await rm(this.socketPath, { force: true });
+    const s3rver = new S3rver({
+      directory: dataDir,
+      silent: true,
+      resetOnClose: false,
+      allowMismatchedSignatures: true,
+      vhostBuckets: false,
+      configureBuckets: [{ name: bucket }],
+    });
+    await s3rver.configureBuckets();
+    this.back = await s3rver.listen(this.socketPath);
+    const front = createServer((req, res) => {
+      this.handle(req, res).catch((error: unknown) => {
+        this.options.log?.(
+          `lab s3: ${req.method ?? ''} ${req.url ?? ''} failed: ${error instanceof Error ? error.message : String(error)}`,
+        );
+        sendError(res, 'InternalError', 'We encountered an internal error. Please try again.', req.url ?? '/');
+      });
+    });
+    front.on('connection', (socket: Socket) => {
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+    });
+    this.front = front;
+    await new Promise<void>((resolve, reject) => {
+      front.once('error', reject);
+      front.listen(this.options.port, this.options.host, () => resolve());
+    });
+    const { port } = front.address() as AddressInfo;
+    return `http://${this.options.host}:${port}`;
+  }
+
+  async stop(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy();
+    await Promise.all(
+      [this.front, this.back].map(
+        (server) =>
+          new Promise<void>((resolve) => {
+            if (server === undefined) resolve();
+            else {
+              server.closeAllConnections();
+              server.close(() => resolve());
+            }
+          }),
+      ),
+    );
+    await rm(this.socketPath, { force: true });
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = req.url ?? '/';
+    const method = req.method ?? 'GET';
+    const question = url.indexOf('?');
+    const rawPath = question === -1 ? url : url.slice(0, question);
+    const pairs = queryPairs(question === -1 ? '' : url.slice(question + 1));
+    const resource = rawPath;
+    const verdict = verifySigV4(
+      { method, url, rawHeaders: req.rawHeaders },
+      { region: this.options.region, secretOf: (id) => this.byKey.get(id)?.secretAccessKey },
+    );
+    if (!verdict.ok) {
+      req.resume();
+      sendError(res, verdict.code, verdict.message, resource);
+      return;
+    }
+    const credential = this.byKey.get(verdict.accessKeyId);
+    if (credential === undefined) {
+      sendError(
+        res,
+        'InvalidAccessKeyId',
+        'The AWS Access Key Id you provided does not exist in our records.',
+        resource,
+      );
+      return;
+    }
+    const { faults } = this.options;
+    const latency = faults.s3LatencyMs();
+    if (latency > 0) await new Promise((resolve) => setTimeout(resolve, latency));
+    const failure = faults.takeS3Failure();
+    if (failure !== undefined) {
+      req.resume();
+      if (failure === 503) sendError(res, 'SlowDown', 'Please reduce your request rate. (lab fault)', resource);
+      else sendError(res, 'InternalError', 'We encountered an internal error. Please try again. (lab fault)', resource);
+      return;
+    }
+    const copySource = req.headers['x-amz-copy-source'];
+    const action = classify(method, rawPath, new Map(pairs), typeof copySource === 'string' ? copySource : undefined);
+    let body: Buffer | undefined;
+    let keys: string[] = [];
+    if (action.kind === 'deleteObjects') {
+      body = await readSmallBody(req, 2 * 1024 * 1024);
+      if (body === undefined) {
+        sendError(res, 'MalformedXML', 'The XML you provided was too large.', resource);
+        return;
+      }
+      keys = keysOfDeleteRequest(body.toString('utf8'));
+    }
+    if (!isAllowed(credential.grant, action, keys)) {
+      req.resume();
+      this.options.log?.(`lab s3: ${credential.user} denied ${method} ${rawPath}`);
+      sendError(res, 'AccessDenied', 'Access Denied', resource);
+      return;
+    }
+    await this.forward(req, res, method, rawPath, pairs, body);
+  }
+
+  /** Passes an authorised request to s3rver: auth stripped, aws-chunked bodies decoded, streaming both ways. */
+  private async forward(
+    req: IncomingMessage,
+    res: ServerResponse,
+    method: string,
+    rawPath: string,
+    pairs: [string, string][],
+    body: Buffer | undefined,
+  ): Promise<void> {
+    const headers: OutgoingHttpHeaders = {};
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (value === undefined) continue;
+      if (['authorization', 'connection', 'keep-alive', 'transfer-encoding', 'expect'].includes(name)) continue;
+      headers[name] = value;
+    }
+    const contentEncoding = req.headers['content-encoding'];
+    const payloadHash = req.headers['x-amz-content-sha256'];
+    const chunked = isAwsChunked(contentEncoding, typeof payloadHash === 'string' ? payloadHash : undefined);
+    if (chunked) {
+      const decoded = req.headers['x-amz-decoded-content-length'];
+      const rest = (contentEncoding ?? '')
+        .split(',')
+        .map((e) => e.trim())
+        .filter((e) => e !== '' && e !== 'aws-chunked');
+      if (rest.length > 0) headers['content-encoding'] = rest.join(',');
+      else delete headers['content-encoding'];
+      delete headers['x-amz-trailer'];
+      delete headers['x-amz-decoded-content-length'];
+      if (typeof decoded === 'string') headers['content-length'] = decoded;
+      else delete headers['content-length'];
+    }
+    headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
+    if (body !== undefined) headers['content-length'] = String(body.length);
+    const query = pairs
+      .filter(([k]) => !authQueryParameters.has(k))
+      .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`)
+      .join('&');
+    const upstream = httpRequest({
+      socketPath: this.socketPath,
+      method,
+      path: query === '' ? rawPath : `${rawPath}?${query}`,
+      headers,
+    });
+    const answered = new Promise<void>((resolve, reject) => {
+      upstream.on('response', (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        pipeline(answer, res).then(resolve, reject);
+      });
+      upstream.on('error', reject);
+    });
+    if (body !== undefined) upstream.end(body);
+    else if (chunked) await pipeline(req, new AwsChunkedDecoder(), upstream);
+    else await pipeline(req, upstream);
+    await answered;
+  }
+}
