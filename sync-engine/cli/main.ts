@@ -209,6 +209,23 @@ export function buildProgram(): Command {
       });
     });
 
+  const lab = program
+    .command('lab')
+    .description(
+      'the local lab: a loopback Kubernetes API with real pods and a PHFS object store, for tests and demos',
+    );
+  lab
+    .command('start')
+    .description('start the lab in the foreground until Ctrl-C (see `tether lab start --help`)')
+    .helpOption(false)
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .argument('[options...]', '--dir DIR [--fixture FILE]...')
+    .action(async (args: string[]) => {
+      const { runLabStart } = await import('../../lab/cli.js');
+      process.exitCode = await runLabStart(args);
+    });
+
   return program;
 }
 
