@@ -1,4 +1,7 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
@@ -20,8 +23,13 @@ function say(text: string): void {
   process.stdout.write(`${text}\n`);
 }
 
+/** Shell-style quoting for display only (nothing here runs through a shell). */
+function quoted(args: readonly string[]): string {
+  return args.map((a) => (/[\s'"$;|*]/.test(a) ? `'${a.replaceAll("'", "'\\''")}'` : a)).join(' ');
+}
+
 function run(args: string[], options: { show?: number } = {}): string {
-  const shown = args.map((a) => (/[\s'"$]/.test(a) ? `'${a}'` : a)).join(' ');
+  const shown = quoted(args);
   say(`\n$ tether ${shown.replaceAll(` ${base}/`, ' ')}`);
   const result = spawnSync(process.execPath, [bin, ...args], {
     env: { ...process.env, TETHER_HOME: home },
@@ -80,8 +88,88 @@ writeFileSync(join(remote, 'scripts', 'train.sh'), '#!/bin/sh\necho "training (c
 run(['sync', 'vision']);
 run(['status']);
 
+await labPart();
+
 say('\nTry next:');
 say(`  export TETHER_HOME=${home}`);
-say(`  ./bin/tether.js sync vision --dry-run      # nothing to do now`);
+say('  ./bin/tether.js sync vision --dry-run      # nothing to do now');
 say(`  ./bin/tether.js pair add ckpt --local /tmp/ckpt --remote file://${remote}/checkpoints --mode pull`);
+say(`  ./bin/tether.js lab start --dir ${join(base, 'lab')}   # keep a lab running, then use its kubeconfig`);
 say('  ./bin/tether.js --help');
+
+/** Starts the local lab (a loopback Kubernetes API with real pods, and a PHFS store) and drives it with the real CLIs. */
+async function labPart(): Promise<void> {
+  const labDir = join(base, 'lab');
+  say('\nNow the local lab: a Kubernetes API on loopback whose pods are bubblewrap sandboxes, and a PHFS (S3) store.');
+  say(`$ tether lab start --dir ${relative(process.cwd(), labDir) || labDir}`);
+  const lab = spawn(process.execPath, [bin, 'lab', 'start', '--dir', labDir], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, TETHER_HOME: home },
+  });
+  let stderr = '';
+  lab.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const exited = once(lab, 'exit');
+  try {
+    const ready = await Promise.race([
+      (async () => {
+        for await (const line of createInterface({ input: lab.stdout })) if (line.startsWith('lab ready')) return line;
+        return undefined;
+      })(),
+      exited.then(() => undefined),
+    ]);
+    if (ready === undefined) {
+      say(`the lab did not start:\n${stderr.trim()}`);
+      say('(it needs the Debian packages bubblewrap and busybox-static; .ci/run installs them)');
+      return;
+    }
+    say(ready);
+    const kubeconfig = join(labDir, 'kubeconfig');
+    const kubectl = (context: string, ...args: string[]): void => {
+      say(`\n$ kubectl --context ${context} ${quoted(args)}`);
+      const result = spawnSync(
+        'kubectl',
+        ['--kubeconfig', kubeconfig, '--cache-dir', join(labDir, 'kubectl-cache'), '--context', context, ...args],
+        { encoding: 'utf8' },
+      );
+      say(`${result.stdout}${result.stderr}`.trimEnd());
+    };
+    kubectl('admin', 'get', 'pvc', '-A');
+    kubectl('alice', 'auth', 'can-i', 'create', 'pods', '--subresource=exec', '-n', 'group-vision');
+    kubectl('bob', 'auth', 'can-i', 'create', 'pods', '--subresource=exec', '-n', 'group-vision');
+    kubectl(
+      'bob',
+      'exec',
+      '-n',
+      'group-vision',
+      'vision-data-viewer',
+      '--',
+      'sh',
+      '-c',
+      'ls /data; ls /data/* | head -5',
+    );
+    const info = JSON.parse(readFileSync(join(labDir, 'lab.json'), 'utf8')) as {
+      s3: { endpoint: string; bucket: string; accessKeyId: string; secretAccessKey: string; region: string };
+    };
+    say(`\n$ aws --endpoint-url ${info.s3.endpoint} s3 ls --recursive s3://${info.s3.bucket}/groups/ | head`);
+    const aws = spawnSync(
+      'aws',
+      ['--endpoint-url', info.s3.endpoint, 's3', 'ls', '--recursive', `s3://${info.s3.bucket}/groups/`],
+      {
+        encoding: 'utf8',
+        env: {
+          ...process.env,
+          AWS_ACCESS_KEY_ID: info.s3.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: info.s3.secretAccessKey,
+          AWS_DEFAULT_REGION: info.s3.region,
+        },
+      },
+    );
+    say(`${aws.stdout}${aws.stderr}`.trimEnd().split('\n').slice(0, 10).join('\n'));
+  } finally {
+    if (lab.exitCode === null) {
+      lab.kill('SIGTERM');
+      await exited;
+    }
+    say('\n(lab stopped)');
+  }
+}
