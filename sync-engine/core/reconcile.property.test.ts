@@ -203,3 +203,43 @@ describe('reconcile: a folder one side cannot list', () => {
     },
   );
 });
+
+describe('reconcile: the order of the trees does not matter', () => {
+  it('plans the same whatever order the trees list their entries in', () => {
+    const options = optionsFor('two-way', 'size-mtime');
+    const shuffled = (tree: Tree, seed: number): Tree => {
+      const entries = [...tree.values()];
+      // A deterministic shuffle: rotate, then reverse every other run of entries.
+      const rotated = [
+        ...entries.slice(seed % Math.max(1, entries.length)),
+        ...entries.slice(0, seed % Math.max(1, entries.length)),
+      ];
+      return new Map((seed % 2 === 0 ? rotated.reverse() : rotated).map((e) => [e.path, e]));
+    };
+    const normalised = (plan: ReturnType<typeof reconcile>): unknown => ({
+      ...plan,
+      inSync: [...plan.inSync].sort((a, b) => (a.path < b.path ? -1 : 1)),
+      forget: [...plan.forget].sort(),
+    });
+    fc.assert(
+      fc.property(historyArbitrary, fc.nat(1_000), (history, seed) => {
+        let world = emptyWorld();
+        for (const edits of history) {
+          world = applyEdits(world, edits);
+          const plan = reconcile(world, options);
+          const other = reconcile(
+            {
+              ancestor: shuffled(world.ancestor, seed),
+              local: shuffled(world.local, seed + 1),
+              remote: shuffled(world.remote, seed + 2),
+            },
+            options,
+          );
+          expect(normalised(other)).toEqual(normalised(plan));
+          world = sync(world, options).after;
+        }
+      }),
+      { numRuns: RUNS },
+    );
+  });
+});

@@ -528,6 +528,6 @@ describe('reconcile: details of the plan', () => {
       expect(plan.local.filter((a) => a.kind === 'copy')).toHaveLength(n / 50);
       return (used.user + used.system) / 1000;
     });
-    expect(Math.min(...runs)).toBeLessThan(600);
+    expect(Math.min(...runs)).toBeLessThan(400);
   });
 });

@@ -1,6 +1,6 @@
 import { changedSince, compareEntries, sameEntry, type CompareSettings } from './compare.js';
 import { conflictName } from './conflictName.js';
-import { depthOf, parentOf, type Entry, type Problem } from './entry.js';
+import { parentOf, type Entry, type Problem } from './entry.js';
 import { otherSide, type Conflict, type Plan, type ReconcileInput, type ReconcileOptions, type Side } from './plan.js';
 import { BELOW, planActions, type Slot } from './reconcileActions.js';
 import { Reach, syntheticDir } from './reconcileScope.js';
@@ -243,85 +243,121 @@ function settleOneWay(slot: Slot, target: Side, context: Context): void {
   }
 }
 
-function newSlot(path: string, ancestor: Entry | undefined, local: Entry | undefined, remote: Entry | undefined): Slot {
+function newSlot(
+  path: string,
+  depth: number,
+  ancestor: Entry | undefined,
+  local: Entry | undefined,
+  remote: Entry | undefined,
+): Slot {
   return {
     path,
     ancestor,
     local,
     remote,
     parent: undefined,
-    depth: depthOf(path),
+    depth,
     final: { local, remote },
     below: 0,
     conflict: undefined,
   };
 }
 
+/** Whether `candidate` is the slot of `slot`'s parent directory (checked without slicing the path). */
+function isParentSlot(candidate: Slot, slot: Slot): boolean {
+  return (
+    candidate.depth === slot.depth - 1 &&
+    slot.path.startsWith(candidate.path) &&
+    slot.path.charCodeAt(candidate.path.length) === 47 // '/'
+  );
+}
+
 /**
  * One slot per path in reach, linked to its parent's slot and grouped by depth (top level first). Parents that no
  * tree lists (an incomplete scan) still get a slot, so the structure is settled everywhere.
  *
- * Built for 100,000s of paths: no sort (a sync that changes nothing never orders its paths), and the only map built
- * here holds directories, the only possible parents.
+ * Built for 100,000s of paths, where map lookups dominate the cost: no sort (a sync that changes nothing never
+ * orders its paths), each path is looked up once per tree, and most parents are found without a lookup.
  */
 function buildSlots(input: ReconcileInput, reach: Reach): Slot[][] {
   const { ancestor, local, remote } = input;
-  const all: Slot[] = [];
+  const levels: Slot[][] = [];
   const dirs = new Map<string, Slot>();
+  const unlinked: Slot[] = [];
+  let last: Slot | undefined;
   const add = (slot: Slot): Slot => {
-    all.push(slot);
+    while (levels.length < slot.depth) levels.push([]);
+    levels[slot.depth - 1]?.push(slot);
     if (slot.ancestor?.kind === 'dir' || slot.local?.kind === 'dir' || slot.remote?.kind === 'dir') {
       dirs.set(slot.path, slot);
     }
+    if (slot.depth > 1) {
+      // Trees list a folder's entries together, mostly right after the folder itself: the parent is usually the
+      // previous slot or the previous slot's parent.
+      const sibling = last?.parent;
+      if (last !== undefined && isParentSlot(last, slot)) slot.parent = last;
+      else if (sibling !== undefined && isParentSlot(sibling, slot)) slot.parent = sibling;
+      else unlinked.push(slot);
+    }
+    last = slot;
     return slot;
   };
-  // Each path once, from the first tree that lists it: as few map lookups as can be (they dominate the cost).
+
+  // Each path once, from the first tree that lists it. A side's own pass looks only for the paths the earlier
+  // passes did not meet, and stops once it has them all (when there are none, the usual case, it does not run).
+  let localSeen = 0;
+  let remoteSeen = 0;
   for (const [path, entry] of ancestor) {
-    if (reach.admits(path, undefined)) add(newSlot(path, entry, local.get(path), remote.get(path)));
+    const l = local.get(path);
+    const r = remote.get(path);
+    if (l !== undefined) localSeen++;
+    if (r !== undefined) remoteSeen++;
+    const depth = reach.depthIfInReach(path, undefined);
+    if (depth > 0) add(newSlot(path, depth, entry, l, r));
+    else {
+      if (l !== undefined) reach.pinIfOutOfReach(path, 'local');
+      if (r !== undefined) reach.pinIfOutOfReach(path, 'remote');
+    }
   }
-  for (const [path, entry] of local) {
-    if (ancestor.has(path)) reach.pinIfOutOfReach(path, 'local');
-    else if (reach.admits(path, 'local')) add(newSlot(path, undefined, entry, remote.get(path)));
+  let missing = local.size - localSeen;
+  if (missing > 0) {
+    for (const [path, entry] of local) {
+      if (missing === 0) break;
+      if (ancestor.has(path)) continue;
+      missing--;
+      const r = remote.get(path);
+      if (r !== undefined) remoteSeen++;
+      const depth = reach.depthIfInReach(path, 'local');
+      if (depth > 0) add(newSlot(path, depth, undefined, entry, r));
+      else if (r !== undefined) reach.pinIfOutOfReach(path, 'remote');
+    }
   }
-  for (const [path, entry] of remote) {
-    if (ancestor.has(path) || local.has(path)) reach.pinIfOutOfReach(path, 'remote');
-    else if (reach.admits(path, 'remote')) add(newSlot(path, undefined, undefined, entry));
+  missing = remote.size - remoteSeen;
+  if (missing > 0) {
+    for (const [path, entry] of remote) {
+      if (missing === 0) break;
+      if (ancestor.has(path) || local.has(path)) continue;
+      missing--;
+      const depth = reach.depthIfInReach(path, 'remote');
+      if (depth > 0) add(newSlot(path, depth, undefined, undefined, entry));
+    }
   }
 
-  // Only with inconsistent trees (an entry below a path that no tree lists as a directory): every slot by path.
+  // The other parents by name. A parent that no tree lists as a directory is found among all slots (a file in one
+  // tree, with entries below it in another: inconsistent trees) or created; `unlinked` grows as parents are added.
   let byPath: Map<string, Slot> | undefined;
-  const levels: Slot[][] = [];
-  let last: Slot | undefined;
-  // `all` grows while this runs: parents created on the way are placed and linked in turn.
-  for (let i = 0; i < all.length; i++) {
-    const slot = all[i];
+  for (let i = 0; i < unlinked.length; i++) {
+    const slot = unlinked[i];
     if (slot === undefined) continue;
-    while (levels.length < slot.depth) levels.push([]);
-    levels[slot.depth - 1]?.push(slot);
-    if (slot.depth === 1) continue;
-    // Trees list siblings together: most of the time the parent is the previous slot's parent, found without a
-    // lookup (and without slicing the path).
-    const previous = last?.parent;
-    const { path } = slot;
-    if (
-      previous?.depth === slot.depth - 1 &&
-      path.startsWith(previous.path) &&
-      path.charCodeAt(previous.path.length) === 47 // '/'
-    ) {
-      slot.parent = previous;
-      last = slot;
-      continue;
-    }
-    const parentPath = parentOf(path);
+    const parentPath = parentOf(slot.path);
     let parent = dirs.get(parentPath);
     if (parent === undefined) {
-      byPath ??= new Map(all.map((s) => [s.path, s]));
-      parent = byPath.get(parentPath) ?? add(newSlot(parentPath, undefined, undefined, undefined));
+      byPath ??= new Map(levels.flat().map((s) => [s.path, s]));
+      parent = byPath.get(parentPath) ?? add(newSlot(parentPath, slot.depth - 1, undefined, undefined, undefined));
       byPath.set(parentPath, parent);
       dirs.set(parentPath, parent);
     }
     slot.parent = parent;
-    last = slot;
   }
   return levels;
 }

@@ -16,10 +16,6 @@ export function receivingSides(mode: SyncMode): readonly Side[] {
   }
 }
 
-function hasTemporarySegment(path: string): boolean {
-  return path.includes('.tether-') && path.split('/').some(isEngineTemporary);
-}
-
 /** Whether `path` is one of `roots` or lies below one (`''` is the root of the tree: everything is below it). */
 function atOrBelow(path: string, roots: ReadonlySet<string>): boolean {
   if (roots.size === 0) return false;
@@ -70,21 +66,33 @@ function caseCollisions(input: ReconcileInput, options: ReconcileOptions, proble
  * every tree, 100,000s of times per sync.
  */
 export function isCleanPath(path: string): boolean {
+  return cleanDepth(path, false) > 0;
+}
+
+/**
+ * In one pass over the characters: the depth of a clean relative path (see `invalidPathReason`), or 0 when it is not
+ * clean, or (with `temporaries`) when one of its segments is an engine temporary.
+ */
+export function cleanDepth(path: string, temporaries: boolean): number {
   const n = path.length;
-  if (n === 0) return false;
+  if (n === 0) return 0;
+  let depth = 1;
   let start = 0;
   for (let i = 0; i <= n; i++) {
     const c = i === n ? 47 : path.charCodeAt(i);
-    if (c === 0 || c === 92) return false; // NUL, backslash
+    if (c === 0 || c === 92) return 0; // NUL, backslash
     if (c !== 47) continue;
     const length = i - start;
-    if (length === 0) return false; // leading slash, or an empty segment
-    if (length <= 2 && path.charCodeAt(start) === 46 && (length === 1 || path.charCodeAt(start + 1) === 46)) {
-      return false; // "." or ".."
+    if (length === 0) return 0; // leading slash, or an empty segment
+    if (path.charCodeAt(start) === 46) {
+      // "." and ".." segments; names of the engine's temporaries
+      if (length === 1 || (length === 2 && path.charCodeAt(start + 1) === 46)) return 0;
+      if (temporaries && path.startsWith('.tether-', start) && isEngineTemporary(path.slice(start, i))) return 0;
     }
+    if (i < n) depth++;
     start = i + 1;
   }
-  return true;
+  return depth;
 }
 
 /**
@@ -126,18 +134,20 @@ export class Reach {
   }
 
   /**
-   * Whether the planner may act on `path`, for the first tree that lists it (`side` undefined for the ancestor). A
-   * path out of reach pins its parents on the side that holds it; see `pinIfOutOfReach` for the other trees.
+   * Whether the planner may act on `path`, for the first tree that lists it (`side` undefined for the ancestor): its
+   * depth when it may, 0 when it is out of reach. A path out of reach pins its parents on the side that holds it;
+   * see `pinIfOutOfReach` for the other trees.
    */
-  admits(path: string, side: Side | undefined): boolean {
+  depthIfInReach(path: string, side: Side | undefined): number {
     if (this.rejected.size === 0 || !this.rejected.has(path)) {
-      if (isCleanPath(path) && !hasTemporarySegment(path) && !atOrBelow(path, this.roots)) return true;
+      const depth = cleanDepth(path, true);
+      if (depth > 0 && !atOrBelow(path, this.roots)) return depth;
       this.rejected.add(path);
       const reason = invalidPathReason(path);
       if (reason !== undefined) this.problems.push({ path, message: `skipped: ${reason}` });
     }
     if (side !== undefined) pinParents(this.pinned[side], path);
-    return false;
+    return 0;
   }
 
   /** For a path already judged through another tree: when it is out of reach, it pins its parents on `side`. */
