@@ -211,7 +211,9 @@ export function planActions(levels: readonly (readonly Slot[])[], context: Actio
       const finalRemote = slot.final.remote;
 
       // Gone from both sides once applied. A delete at this path records itself when it succeeds (and if it fails,
-      // the ancestor still explains what is left). Otherwise nothing remains under this name: forget it now.
+      // the ancestor still explains what is left). Otherwise nothing remains under this name: forget it now. (For an
+      // entry below a folder moved aside, should the move fail, the entry is met again next time as new on its side
+      // and is copied back or conflicts: never lost.)
       if (finalLocal === undefined && finalRemote === undefined) {
         if (slot.ancestor !== undefined && l !== 'deleted' && r !== 'deleted') forget.push(path);
         continue;
