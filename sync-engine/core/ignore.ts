@@ -39,6 +39,9 @@ export function createIgnoreMatcher(
   const rules = ignore({ ignorecase: options.ignoreCase ?? false });
   rules.add(patterns);
   if (tetherignoreText !== undefined) rules.add(tetherignoreText);
+  const hasRules = patterns.some((p) => p.trim() !== '') || (tetherignoreText ?? '').trim() !== '';
+  // Most pairs have no rules: then only the engine's own names are left out, without asking the matcher.
+  if (!hasRules) return underEngineTemporary;
   return (path, isDir) => {
     if (underEngineTemporary(path)) return true;
     if (invalidPathReason(path) !== undefined) return false;
