@@ -116,7 +116,15 @@ export async function syncPair(store: StateStore, name: string, options: SyncOpt
   options.signal?.addEventListener('abort', onAbort, { once: true });
   let endpoints: Record<Side, Endpoint> | undefined;
   try {
-    endpoints = await openEndpoints(pair);
+    endpoints = await openEndpoints(pair, {
+      options: pair.options,
+      journal: {
+        put: (key, value) => store.journalPut(pair.id, key, value),
+        get: (key) => store.journalGet(pair.id, key),
+        delete: (key) => void store.journalDelete(pair.id, key),
+        list: () => store.journalList(pair.id),
+      },
+    });
     return await runSync(store, pair, endpoints, options, controller.signal, started);
   } catch (error) {
     const flat = error instanceof TetherError ? error : undefined;
@@ -199,6 +207,7 @@ async function runSync(
           endpoints.local.capabilities.mtimePrecisionMs,
           endpoints.remote.capabilities.mtimePrecisionMs,
         ),
+        ignoreExecutable: !endpoints.local.capabilities.executableBit || !endpoints.remote.capabilities.executableBit,
         host: options.host ?? hostname(),
         now: now(),
       },

@@ -1,0 +1,242 @@
+import { createHash } from 'node:crypto';
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  ListPartsCommand,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
+import type { Entry } from '../../core/entry.js';
+import { partialPathFor } from '../../core/temporaries.js';
+import type { IncomingFile, WriteHooks, WriteRequest } from '../endpoint.js';
+import type { S3Context } from './context.js';
+import { keyFor, partSizeFor } from './context.js';
+import { s3FailureOf } from './s3Errors.js';
+import { ChunkReader, checkReplaces, metadataFor } from './objects.js';
+
+/**
+ * Multipart uploads that survive restarts. The upload id and every finished part are written to the pair's
+ * transfer journal as they happen (`s3-upload:<partial path>`), so a fresh process asked to write the same
+ * version of the file (`partialOffset`) continues after the last finished part instead of sending it again.
+ * The upload stays invisible until `CompleteMultipartUpload`, which makes the object appear whole.
+ */
+export const UPLOAD_JOURNAL_PREFIX = 's3-upload:';
+
+export interface UploadRecord {
+  readonly key: string;
+  readonly uploadId: string;
+  readonly partSize: number;
+  readonly size: number;
+  readonly parts: { readonly n: number; readonly etag: string }[];
+}
+
+function isUploadRecord(value: unknown): value is UploadRecord {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return (
+    typeof v.key === 'string' &&
+    typeof v.uploadId === 'string' &&
+    typeof v.partSize === 'number' &&
+    typeof v.size === 'number' &&
+    Array.isArray(v.parts)
+  );
+}
+
+export function journalKeyFor(path: string, entry: Entry): string {
+  return `${UPLOAD_JOURNAL_PREFIX}${partialPathFor(path, entry)}`;
+}
+
+export function readUploadRecord(context: S3Context, journalKey: string): UploadRecord | undefined {
+  const value = context.journal?.get(journalKey);
+  return isUploadRecord(value) ? value : undefined;
+}
+
+/** Bytes covered by parts 1..k that are all finished (the stream resumes after them). */
+export function contiguousBytes(record: UploadRecord): number {
+  const done = new Set(record.parts.map((p) => p.n));
+  let k = 0;
+  while (done.has(k + 1)) k++;
+  return Math.min(k * record.partSize, record.size);
+}
+
+/**
+ * The resume point of an interrupted upload of exactly this version: the journal's parts that the server
+ * still holds (ListParts is the authority). 0 when there is none or the server forgot the upload.
+ */
+export async function multipartOffset(context: S3Context, path: string, entry: Entry): Promise<number> {
+  const journalKey = journalKeyFor(path, entry);
+  const record = readUploadRecord(context, journalKey);
+  if (record === undefined) return 0;
+  const held = new Map<number, string>();
+  try {
+    let marker: string | undefined;
+    do {
+      const page = await context.client.send(
+        new ListPartsCommand({
+          Bucket: context.bucket,
+          Key: record.key,
+          UploadId: record.uploadId,
+          ...(marker === undefined ? {} : { PartNumberMarker: marker }),
+        }),
+      );
+      for (const part of page.Parts ?? []) {
+        if (part.PartNumber !== undefined && part.ETag !== undefined) held.set(part.PartNumber, part.ETag);
+      }
+      marker = page.IsTruncated === true ? page.NextPartNumberMarker : undefined;
+    } while (marker !== undefined);
+  } catch (error) {
+    const failure = s3FailureOf(error);
+    if (failure.name === 'NoSuchUpload' || failure.status === 404) {
+      context.journal?.delete(journalKey);
+      return 0;
+    }
+    throw error;
+  }
+  const parts = record.parts.filter((p) => held.get(p.n) === p.etag);
+  const kept: UploadRecord = { ...record, parts };
+  context.journal?.put(journalKey, kept);
+  return contiguousBytes(kept);
+}
+
+export async function abortUpload(context: S3Context, record: UploadRecord): Promise<void> {
+  try {
+    await context.client.send(
+      new AbortMultipartUploadCommand({ Bucket: context.bucket, Key: record.key, UploadId: record.uploadId }),
+    );
+  } catch (error) {
+    const failure = s3FailureOf(error);
+    if (failure.name !== 'NoSuchUpload' && failure.status !== 404) throw error;
+  }
+}
+
+/** Uploads `file` in parts, `partConcurrency` at a time, from `request.offset` when resuming. */
+export async function uploadMultipart(
+  context: S3Context,
+  request: WriteRequest,
+  file: IncomingFile,
+  hooks: WriteHooks,
+): Promise<Entry | undefined> {
+  const { entry } = request;
+  const key = keyFor(context, request.path);
+  const journalKey = journalKeyFor(request.path, entry);
+  let record = readUploadRecord(context, journalKey);
+  const resumeAt = file.offset;
+  if (record !== undefined && (resumeAt === 0 || contiguousBytes(record) !== resumeAt || record.key !== key)) {
+    await abortUpload(context, record);
+    context.journal?.delete(journalKey);
+    record = undefined;
+  }
+  if (record === undefined && resumeAt !== 0) {
+    file.stream.destroy();
+    hooks.onProblem?.({
+      path: request.path,
+      message: `no interrupted upload of ${request.path} to resume; retry the sync`,
+    });
+    return undefined;
+  }
+  const signalOption = hooks.signal === undefined ? {} : { abortSignal: hooks.signal };
+  if (record === undefined) {
+    const created = await context.client.send(
+      new CreateMultipartUploadCommand({
+        Bucket: context.bucket,
+        Key: key,
+        Metadata: metadataFor(entry, entry.sha256),
+      }),
+      signalOption,
+    );
+    if (created.UploadId === undefined) throw new Error('the server returned no UploadId');
+    record = {
+      key,
+      uploadId: created.UploadId,
+      partSize: partSizeFor(entry.size, context.minPartSize),
+      size: entry.size,
+      parts: [],
+    };
+    context.journal?.put(journalKey, record);
+  }
+  const { uploadId, partSize } = record;
+  const parts = new Map(record.parts.map((p) => [p.n, p.etag]));
+  // The whole content's hash is known only when every byte passes through this process.
+  const hash = resumeAt === 0 ? createHash('sha256') : undefined;
+  const reader = new ChunkReader(file.stream, hash, (bytes) => hooks.onBytes?.(bytes));
+  const totalParts = Math.max(1, Math.ceil(entry.size / partSize));
+  const inFlight = new Set<Promise<void>>();
+  let failure: Error | undefined;
+  const save = (): void => {
+    const list = [...parts].map(([n, etag]) => ({ n, etag })).sort((a, b) => a.n - b.n);
+    context.journal?.put(journalKey, { ...record, parts: list });
+  };
+  try {
+    for (let n = Math.floor(resumeAt / partSize) + 1; n <= totalParts; n++) {
+      const expected = n === totalParts ? entry.size - (n - 1) * partSize : partSize;
+      const body = await reader.read(expected);
+      if (body.length !== expected) throw new Error(`${request.path} ended early (part ${n} of ${totalParts} short)`);
+      const task = context.client
+        .send(
+          new UploadPartCommand({
+            Bucket: context.bucket,
+            Key: key,
+            UploadId: uploadId,
+            PartNumber: n,
+            Body: body,
+            ContentLength: body.length,
+          }),
+          signalOption,
+        )
+        .then((answer) => {
+          if (answer.ETag === undefined) throw new Error(`the server returned no ETag for part ${n}`);
+          parts.set(n, answer.ETag);
+          save();
+        });
+      const tracked: Promise<void> = task.then(
+        () => void inFlight.delete(tracked),
+        (error: unknown) => {
+          inFlight.delete(tracked);
+          failure ??= error instanceof Error ? error : new Error(String(error));
+        },
+      );
+      inFlight.add(tracked);
+      if (inFlight.size >= context.partConcurrency) await Promise.race(inFlight);
+      if (failure !== undefined) throw failure;
+    }
+    await Promise.all(inFlight);
+    if (failure !== undefined) throw failure;
+    if (!(await reader.atEnd())) throw new Error(`${request.path} grew while it was read; try again`);
+  } catch (error) {
+    await Promise.allSettled(inFlight);
+    // Finished parts stay recorded for a later resume; without a journal nothing could resume, so abort.
+    if (context.journal === undefined) await abortUpload(context, record).catch(() => undefined);
+    throw error;
+  }
+  const sha256 = hash?.digest('hex');
+  if (request.verifySha256 !== undefined && sha256 !== undefined && sha256 !== request.verifySha256) {
+    await abortUpload(context, record);
+    context.journal?.delete(journalKey);
+    hooks.onProblem?.({
+      path: request.path,
+      message: `${request.path} did not match its SHA-256 on arrival; not uploaded`,
+    });
+    return undefined;
+  }
+  const refusal = await checkReplaces(context, request);
+  if (refusal !== undefined) {
+    await abortUpload(context, record);
+    context.journal?.delete(journalKey);
+    hooks.onProblem?.({ path: request.path, message: refusal });
+    return undefined;
+  }
+  await context.client.send(
+    new CompleteMultipartUploadCommand({
+      Bucket: context.bucket,
+      Key: key,
+      UploadId: uploadId,
+      MultipartUpload: {
+        Parts: [...parts].sort((a, b) => a[0] - b[0]).map(([n, etag]) => ({ PartNumber: n, ETag: etag })),
+      },
+    }),
+    signalOption,
+  );
+  context.journal?.delete(journalKey);
+  const known = entry.sha256 ?? sha256;
+  return { ...entry, executable: false, ...(known === undefined ? {} : { sha256: known }) };
+}
