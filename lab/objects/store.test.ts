@@ -138,4 +138,15 @@ describe('ObjectStore', () => {
     expect(store.resourceVersion()).toBe('1');
     expect(store.mutate(pods, 'ml', 'gone', () => undefined)).toBeUndefined();
   });
+
+  it('answers 410 Expired for a watch older than its history', () => {
+    const store = new ObjectStore({ historyLimit: 3 });
+    for (const name of ['a', 'b', 'c', 'd', 'e']) store.create(pods, pod(name));
+    expect(statusOf(() => store.eventsSince(1, { kind: pods }))).toEqual({
+      code: 410,
+      reason: 'Expired',
+      message: 'too old resource version: 1 (2)',
+    });
+    expect(store.eventsSince(2, { kind: pods }).map((e) => e.resourceVersion)).toEqual([3, 4, 5]);
+  });
 });

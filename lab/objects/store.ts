@@ -26,7 +26,7 @@ export interface WatchFilter {
 }
 
 /** How many past events a watch can resume from before it gets 410 Gone. */
-const historyLimit = 20_000;
+const defaultHistoryLimit = 20_000;
 
 function groupResource(kind: KindInfo): GroupResource {
   return { group: kind.group, resource: kind.plural };
@@ -53,6 +53,11 @@ export class ObjectStore {
   private readonly buckets = new Map<string, Map<string, KubeObject>>();
   private readonly history: StoreEvent[] = [];
   private readonly listeners = new Set<StoreListener>();
+  private readonly historyLimit: number;
+
+  constructor(options: { historyLimit?: number } = {}) {
+    this.historyLimit = options.historyLimit ?? defaultHistoryLimit;
+  }
 
   /** The current resourceVersion, as list responses report it. */
   resourceVersion(): string {
@@ -249,7 +254,7 @@ export class ObjectStore {
   private emit(event: StoreEvent): void {
     const frozen: StoreEvent = { ...event, object: structuredClone(event.object) };
     this.history.push(frozen);
-    if (this.history.length > historyLimit) this.history.splice(0, this.history.length - historyLimit);
+    if (this.history.length > this.historyLimit) this.history.splice(0, this.history.length - this.historyLimit);
     for (const listener of [...this.listeners]) {
       try {
         listener({ ...frozen, object: structuredClone(frozen.object) });

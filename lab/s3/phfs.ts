@@ -8,6 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import S3rver from '@20minutes/s3rver';
 import type { LabFaults } from '../faults.js';
 import { AwsChunkedDecoder, isAwsChunked } from './awsChunked.js';
+import { fixDelimitedListing, fixMultipartEtags, v1ResultToV2, v2QueryToV1 } from './s3rverFixes.js';
 import { classify, isAllowed, keysOfDeleteRequest } from './permissions.js';
 import type { S3Grant } from './permissions.js';
 import { authQueryParameters, queryPairs, verifySigV4 } from './sigv4.js';
@@ -120,6 +121,8 @@ export class PhfsServer {
       vhostBuckets: false,
       configureBuckets: [{ name: bucket }],
     });
+    fixDelimitedListing(s3rver.store);
+    fixMultipartEtags(s3rver.store);
     await s3rver.configureBuckets();
     this.back = await s3rver.listen(this.socketPath);
     const front = createServer((req, res) => {
@@ -214,7 +217,42 @@ export class PhfsServer {
       sendError(res, 'AccessDenied', 'Access Denied', resource);
       return;
     }
+    if (method === 'GET' && action.kind === 'listObjects' && pairs.some(([k, v]) => k === 'list-type' && v === '2')) {
+      await this.listV2(req, res, rawPath, pairs);
+      return;
+    }
     await this.forward(req, res, method, rawPath, pairs, body);
+  }
+
+  /** ListObjectsV2, served from s3rver's V1 listing (see listing.ts). */
+  private async listV2(
+    req: IncomingMessage,
+    res: ServerResponse,
+    rawPath: string,
+    pairs: [string, string][],
+  ): Promise<void> {
+    const v1 = v2QueryToV1(pairs);
+    const query = v1.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&');
+    const answer = await new Promise<IncomingMessage>((resolve, reject) => {
+      const upstream = httpRequest({
+        socketPath: this.socketPath,
+        method: 'GET',
+        path: query === '' ? rawPath : `${rawPath}?${query}`,
+        headers: { host: req.headers.host ?? 'localhost', 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
+      });
+      upstream.on('response', resolve);
+      upstream.on('error', reject);
+      upstream.end();
+    });
+    const chunks: Buffer[] = [];
+    for await (const chunk of answer) chunks.push(chunk as Buffer);
+    const text = Buffer.concat(chunks).toString('utf8');
+    const body = answer.statusCode === 200 ? v1ResultToV2(text, pairs) : text;
+    res.writeHead(answer.statusCode ?? 502, {
+      'Content-Type': 'application/xml',
+      'Content-Length': Buffer.byteLength(body),
+    });
+    res.end(body);
   }
 
   /** Passes an authorised request to s3rver: auth stripped, aws-chunked bodies decoded, streaming both ways. */

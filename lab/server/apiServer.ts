@@ -67,7 +67,11 @@ export function sendStatus(res: ServerResponse, status: Status): void {
     return;
   }
   const body = JSON.stringify(status);
-  res.writeHead(status.code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+  res.writeHead(status.code, {
+    'Content-Type': 'application/json',
+    'Content-Length': Buffer.byteLength(body),
+    ...(status.code === 413 ? { Connection: 'close' } : {}),
+  });
   res.end(body);
 }
 
@@ -98,9 +102,10 @@ export function readBody(req: IncomingMessage, limit = maxBodyBytes): Promise<Bu
     let size = 0;
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
+      // Past the limit: answer 413 at once (the connection closes after it) and discard the rest.
       if (size > limit) {
+        chunks.length = 0;
         reject(tooLarge(limit));
-        req.destroy();
         return;
       }
       chunks.push(chunk);
@@ -233,6 +238,9 @@ export class ApiServer {
   }
 
   private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // Read the whole body first, whatever the method: a body left unread (a GET with one, a request refused
+    // early) would otherwise corrupt the next request on the same keep-alive connection.
+    const body = await readBody(req);
     const { url, info } = this.parse(req);
     const user = this.identify(req, url.pathname);
     this.authorizeRequest(info, user);
@@ -240,7 +248,7 @@ export class ApiServer {
       this.options.log?.(`lab api: ${user.name} ${req.method ?? ''} ${url.pathname} ${res.statusCode}`),
     );
     if (!info.isResource) {
-      await this.nonResource(req, res, url);
+      await this.nonResource(req, res, url, body);
       return;
     }
     const kind = findKind(info.group, info.version, info.resource);
@@ -260,8 +268,6 @@ export class ApiServer {
       this.watch(kind, info, url.searchParams, format, res);
       return;
     }
-    const hasBody = req.method === 'POST' || req.method === 'PUT' || req.method === 'PATCH' || req.method === 'DELETE';
-    const body = hasBody ? await readBody(req) : undefined;
     const contentType = req.headers['content-type'];
     const response = await this.options.core.handle({
       method: req.method ?? 'GET',
@@ -269,7 +275,7 @@ export class ApiServer {
       kind,
       query: url.searchParams,
       user,
-      ...(body === undefined ? {} : { body }),
+      ...(body.length === 0 ? {} : { body }),
       ...(contentType === undefined ? {} : { contentType }),
       format,
     });
@@ -305,12 +311,11 @@ export class ApiServer {
     );
   }
 
-  private async nonResource(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  private async nonResource(req: IncomingMessage, res: ServerResponse, url: URL, raw: Buffer): Promise<void> {
     const path = url.pathname.replace(/\/+$/, '') || '/';
     if (path.startsWith('/lab/v1/') && this.options.admin !== undefined) {
-      const raw = req.method === 'GET' ? undefined : await readBody(req, 1024 * 1024);
       let body: JsonObject | undefined;
-      if (raw !== undefined && raw.length > 0) {
+      if (req.method !== 'GET' && raw.length > 0) {
         try {
           const parsed = JSON.parse(raw.toString('utf8')) as unknown;
           if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');

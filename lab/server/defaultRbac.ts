@@ -28,13 +28,17 @@ function clusterRole(name: string, rules: readonly Rule[]): KubeObject {
   };
 }
 
-function clusterRoleBinding(name: string, role: string, subject: { kind: 'User' | 'Group'; name: string }): KubeObject {
+function clusterRoleBinding(
+  name: string,
+  role: string,
+  ...subjects: { kind: 'User' | 'Group'; name: string }[]
+): KubeObject {
   return {
     apiVersion: rbacVersion,
     kind: 'ClusterRoleBinding',
     metadata: { name, labels: { 'kubernetes.io/bootstrapping': 'rbac-defaults' } },
     roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role },
-    subjects: [{ apiGroup: 'rbac.authorization.k8s.io', ...subject }],
+    subjects: subjects.map((subject) => ({ apiGroup: 'rbac.authorization.k8s.io', ...subject })),
   };
 }
 
@@ -124,10 +128,12 @@ export function defaultClusterRoleBindings(): KubeObject[] {
     clusterRoleBinding('cluster-admin', 'cluster-admin', { kind: 'Group', name: 'system:masters' }),
     clusterRoleBinding('system:basic-user', 'system:basic-user', { kind: 'Group', name: 'system:authenticated' }),
     clusterRoleBinding('system:discovery', 'system:discovery', { kind: 'Group', name: 'system:authenticated' }),
-    clusterRoleBinding('system:public-info-viewer', 'system:public-info-viewer', {
-      kind: 'Group',
-      name: 'system:authenticated',
-    }),
+    clusterRoleBinding(
+      'system:public-info-viewer',
+      'system:public-info-viewer',
+      { kind: 'Group', name: 'system:authenticated' },
+      { kind: 'Group', name: 'system:unauthenticated' },
+    ),
     clusterRoleBinding('lab:platform-viewer', 'lab:platform-viewer', { kind: 'Group', name: 'system:authenticated' }),
   ];
 }
