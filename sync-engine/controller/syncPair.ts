@@ -210,6 +210,10 @@ async function runSync(
         ignoreExecutable: !endpoints.local.capabilities.executableBit || !endpoints.remote.capabilities.executableBit,
         host: options.host ?? hostname(),
         now: now(),
+        caseInsensitive: {
+          local: !endpoints.local.capabilities.caseSensitive,
+          remote: !endpoints.remote.capabilities.caseSensitive,
+        },
       },
     );
 
