@@ -1,7 +1,7 @@
 import type { Side } from '../core/plan.js';
-import { TetherError } from '../errors.js';
 import type { Endpoint } from './endpoint.js';
 import { createLocalEndpoint } from './local/localEndpoint.js';
+import { createPvcEndpoint, pvcOptionsFrom } from './pvc/pvcEndpoint.js';
 import type { JournalPort } from './phfs/context.js';
 import { S3Endpoint } from './phfs/s3Endpoint.js';
 import { settingsFrom } from './phfs/settings.js';
@@ -28,10 +28,10 @@ export async function openRemote(url: string, context: RemoteContext = {}): Prom
         }),
       );
     case 'pvc':
-      throw new TetherError(
-        'bad-url',
-        `${remote.scheme}:// remotes are not supported by this build of Tether yet; use a file:// remote for now`,
-      );
+      return createPvcEndpoint(remote, {
+        displayName: formatRemoteUrl(remote),
+        ...pvcOptionsFrom(context.options ?? {}),
+      });
   }
 }
 

@@ -1,0 +1,254 @@
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Readable, Writable } from 'node:stream';
+import { WebSocket } from 'ws';
+import type { ClientOptions, RawData } from 'ws';
+import { TetherError } from '../../errors.js';
+
+/**
+ * A Kubernetes exec client on `ws` with real backpressure both ways (see ../shared/EXEC-STREAMS.md):
+ * stdin is sent one bounded message at a time, each awaited until it is written to the socket; stdout is
+ * written to a Writable and the socket is paused while that Writable is full. `v5.channel.k8s.io` is
+ * preferred; under `v4.channel.k8s.io` stdin cannot be closed, so every command that reads stdin must be
+ * length-framed by its caller (`head -c N`).
+ */
+export const V5 = 'v5.channel.k8s.io';
+export const V4 = 'v4.channel.k8s.io';
+
+/** Largest stdin message: well under the apiserver's 32 MiB cap, small enough to interleave. */
+const CHUNK = 128 * 1024;
+
+export interface ExecTarget {
+  readonly kubeConfig: KubeConfig;
+  readonly namespace: string;
+  readonly pod: string;
+  readonly container?: string;
+  /** Offer only v4 (tests; clusters known to lack the v5 translation). */
+  readonly v4Only?: boolean;
+}
+
+export interface ExecRequest {
+  /** argv; never a spliced shell string. */
+  readonly command: readonly string[];
+  /** Bytes for the command's stdin. Under v4 the command must read exactly as many bytes as sent. */
+  readonly stdin?: Readable | Buffer;
+  /** Where stdout goes; when absent it is collected (up to `maxStdoutBytes`) into the result. */
+  readonly stdout?: Writable;
+  /** Fails the exec when nothing moves for this long (default 60 s). */
+  readonly idleTimeoutMs?: number;
+  readonly signal?: AbortSignal;
+  readonly maxStdoutBytes?: number;
+}
+
+export interface ExecResult {
+  readonly exitCode: number;
+  readonly stdout: Buffer;
+  readonly stderr: string;
+  readonly protocol: string;
+}
+
+function execUrl(target: ExecTarget, command: readonly string[]): string {
+  const cluster = target.kubeConfig.getCurrentCluster();
+  if (cluster === null)
+    throw new TetherError('bad-argument', 'the kubeconfig has no current cluster; choose a context with --context');
+  const query = new URLSearchParams();
+  for (const arg of command) query.append('command', arg);
+  if (target.container !== undefined) query.append('container', target.container);
+  query.append('stdin', 'true');
+  query.append('stdout', 'true');
+  query.append('stderr', 'true');
+  query.append('tty', 'false');
+  const base = cluster.server.replace(/^http/, 'ws').replace(/\/+$/, '');
+  return `${base}/api/v1/namespaces/${encodeURIComponent(target.namespace)}/pods/${encodeURIComponent(target.pod)}/exec?${query.toString()}`;
+}
+
+/** The exit code a v4/v5 status frame reports (0 for Success), or an error for any other failure. */
+export function exitCodeOfStatus(text: string): { exitCode: number } | { error: string } {
+  let status: unknown;
+  try {
+    status = JSON.parse(text);
+  } catch {
+    return { error: `unreadable exec status: ${text.slice(0, 200)}` };
+  }
+  if (typeof status !== 'object' || status === null) return { error: `unreadable exec status: ${text.slice(0, 200)}` };
+  const s = status as { status?: unknown; reason?: unknown; message?: unknown; details?: { causes?: unknown } };
+  if (s.status === 'Success') return { exitCode: 0 };
+  if (s.reason === 'NonZeroExitCode' && Array.isArray(s.details?.causes)) {
+    for (const cause of s.details.causes as { reason?: unknown; message?: unknown }[]) {
+      if (cause.reason === 'ExitCode' && typeof cause.message === 'string' && /^\d+$/.test(cause.message))
+        return { exitCode: Number(cause.message) };
+    }
+  }
+  return { error: typeof s.message === 'string' ? s.message : text.slice(0, 200) };
+}
+
+function toBuffer(data: RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
+}
+
+/** Runs one command in a pod and resolves with its exit code once the server sent the status and closed. */
+export async function execInPod(target: ExecTarget, request: ExecRequest): Promise<ExecResult> {
+  const options: ClientOptions = { perMessageDeflate: false, maxPayload: 64 * 1024 * 1024 };
+  await target.kubeConfig.applyToHTTPSOptions(options);
+  const what = `exec in pod ${target.namespace}/${target.pod}`;
+  const ws = new WebSocket(execUrl(target, request.command), target.v4Only === true ? [V4] : [V5, V4], options);
+  const idleMs = request.idleTimeoutMs ?? 60_000;
+  const stdoutChunks: Buffer[] = [];
+  let stdoutBytes = 0;
+  const stderrChunks: Buffer[] = [];
+  let statusText: string | undefined;
+  let failure: Error | undefined;
+  let lastActivity = Date.now();
+  const touch = (): void => {
+    lastActivity = Date.now();
+  };
+  const fail = (error: Error): void => {
+    failure ??= error;
+    ws.terminate();
+  };
+
+  const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
+  const opened = new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('unexpected-response', (_req, response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => {
+        const body = Buffer.concat(chunks).toString();
+        let message = body.slice(0, 300);
+        try {
+          const parsed = JSON.parse(body) as { message?: unknown };
+          if (typeof parsed.message === 'string') message = parsed.message;
+        } catch {
+          // not JSON: keep the raw text
+        }
+        const code = response.statusCode ?? 0;
+        reject(
+          new TetherError(
+            code === 401 || code === 403 ? 'permission-denied' : code === 404 ? 'not-found' : 'remote-unreachable',
+            `${what} was refused (HTTP ${code}): ${message}`,
+            { retryable: code >= 500 },
+          ),
+        );
+      });
+    });
+    ws.once('error', (error) =>
+      reject(
+        new TetherError('remote-unreachable', `${what} failed: ${error.message}`, { cause: error, retryable: true }),
+      ),
+    );
+  });
+  ws.on('error', () => undefined);
+
+  const timer = setInterval(
+    () => {
+      if (Date.now() - lastActivity > idleMs)
+        fail(
+          new TetherError('remote-unreachable', `${what} timed out: nothing moved for ${idleMs / 1000} s`, {
+            retryable: true,
+          }),
+        );
+    },
+    Math.min(1000, idleMs),
+  );
+  const onAbort = (): void => fail(new TetherError('cancelled', `${what} was cancelled`));
+  request.signal?.addEventListener('abort', onAbort);
+
+  try {
+    await opened;
+    const protocol = ws.protocol;
+    if (protocol !== V5 && protocol !== V4)
+      throw new TetherError(
+        'remote-unreachable',
+        `${what}: the server chose no supported exec protocol (${protocol || 'none'})`,
+      );
+    const sink = request.stdout;
+    let paused = false;
+    sink?.on('drain', () => {
+      if (paused) {
+        paused = false;
+        ws.resume();
+      }
+    });
+    sink?.on('error', (error) => fail(error));
+    ws.on('message', (raw: RawData) => {
+      touch();
+      const data = toBuffer(raw);
+      const channel = data[0];
+      const payload = data.subarray(1);
+      if (channel === 1) {
+        if (payload.length === 0) return;
+        if (sink !== undefined) {
+          if (!sink.write(payload) && !paused) {
+            paused = true;
+            ws.pause();
+          }
+        } else {
+          stdoutBytes += payload.length;
+          if (stdoutBytes > (request.maxStdoutBytes ?? 256 * 1024 * 1024))
+            fail(new TetherError('transfer-failed', `${what}: output larger than expected`));
+          else stdoutChunks.push(payload);
+        }
+      } else if (channel === 2) {
+        if (stderrChunks.length < 1000) stderrChunks.push(payload);
+      } else if (channel === 3) {
+        statusText = (statusText ?? '') + payload.toString();
+      }
+    });
+
+    const sendFrame = (frame: Buffer): Promise<void> =>
+      new Promise((resolve, reject) => {
+        if (ws.readyState !== WebSocket.OPEN) {
+          reject(
+            failure ??
+              new TetherError('remote-unreachable', `${what}: the stream closed while sending`, { retryable: true }),
+          );
+          return;
+        }
+        ws.send(frame, (error) => (error ? reject(error) : resolve()));
+      });
+    const sendStdin = async (): Promise<void> => {
+      const input = request.stdin;
+      if (input !== undefined) {
+        const source: Iterable<Buffer> | AsyncIterable<Buffer> = Buffer.isBuffer(input)
+          ? [input]
+          : (input as AsyncIterable<Buffer>);
+        for await (const chunk of source) {
+          for (let at = 0; at < chunk.length; at += CHUNK) {
+            const part = chunk.subarray(at, at + CHUNK);
+            await sendFrame(Buffer.concat([Buffer.from([0]), part]));
+            touch();
+          }
+        }
+      }
+      if (protocol === V5) await sendFrame(Buffer.from([0xff, 0]));
+    };
+    const sending = sendStdin().catch((error: unknown) => {
+      if (statusText === undefined) fail(error instanceof Error ? error : new Error(String(error)));
+    });
+    await closed;
+    await sending;
+    if (failure !== undefined) throw failure;
+    const stderr = Buffer.concat(stderrChunks).toString();
+    if (statusText === undefined)
+      throw new TetherError(
+        'remote-unreachable',
+        `${what}: the stream was cut before the command finished${stderr ? `: ${stderr.trim()}` : ''}`,
+        {
+          retryable: true,
+        },
+      );
+    const status = exitCodeOfStatus(statusText);
+    if ('error' in status) throw new TetherError('remote-unreachable', `${what} failed: ${status.error}`);
+    if (sink !== undefined)
+      await new Promise<void>((resolve) => (sink.writableNeedDrain ? sink.once('drain', resolve) : resolve()));
+    return { exitCode: status.exitCode, stdout: Buffer.concat(stdoutChunks), stderr, protocol };
+  } catch (error) {
+    ws.terminate();
+    throw failure ?? error;
+  } finally {
+    clearInterval(timer);
+    request.signal?.removeEventListener('abort', onAbort);
+  }
+}

@@ -1,0 +1,263 @@
+/* eslint-disable @typescript-eslint/no-unsafe-class-instance-assignment -- client-node's generated V1* model
+   classes are plain data shapes without behaviour; its API takes object literals (as its own examples do). */
+import { randomBytes } from 'node:crypto';
+import { ApiException, AuthorizationV1Api, CoreV1Api } from '@kubernetes/client-node';
+import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
+import { TetherError } from '../../errors.js';
+
+/**
+ * The helper pod Tether creates to reach a claim: a small image (BusyBox by default) that mounts the claim at
+ * /data and sleeps for a bounded lifetime; labelled as managed by Tether with the pair, so a crashed run's pod
+ * is found and deleted at the next start. Also: the claim's checks (exists, bound) and the permission checks.
+ */
+export const DEFAULT_HELPER_IMAGE = 'busybox:1.36';
+export const HELPER_MOUNT = '/data';
+export const MANAGED_BY = 'app.kubernetes.io/managed-by';
+export const PAIR_LABEL = 'tether.dev/pair';
+
+export interface HelperPodOptions {
+  readonly image?: string;
+  /** Label value naming the pair (a DNS-label-safe string). */
+  readonly pairLabel: string;
+  /** Upper bound on the pod's life in seconds (default 6 h); the sync deletes it sooner. */
+  readonly lifetimeSeconds?: number;
+  /** How long to wait for the pod to run (default 120 s). */
+  readonly startTimeoutMs?: number;
+  /** Pin the pod to this node (an RWO claim already mounted there by `pod`). */
+  readonly sameNodeAs?: { readonly pod: string; readonly node: string };
+}
+
+export interface HelperPod {
+  readonly name: string;
+  readonly namespace: string;
+  delete(): Promise<void>;
+}
+
+function statusCode(error: unknown): number | undefined {
+  return error instanceof ApiException ? error.code : undefined;
+}
+
+function messageOf(error: unknown): string {
+  if (error instanceof ApiException) {
+    const body: unknown = error.body;
+    if (typeof body === 'string') {
+      try {
+        const parsed = JSON.parse(body) as { message?: unknown };
+        if (typeof parsed.message === 'string') return parsed.message;
+      } catch {
+        return body.slice(0, 300);
+      }
+    }
+    return `HTTP ${error.code}`;
+  }
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** An API failure as a TetherError that names what was attempted. */
+export function apiError(what: string, error: unknown): TetherError {
+  const code = statusCode(error);
+  if (code === 401)
+    return new TetherError(
+      'permission-denied',
+      `unable to ${what}: the cluster did not accept your credentials (401); log in again or check the kubeconfig`,
+      { cause: error },
+    );
+  if (code === 403)
+    return new TetherError('permission-denied', `unable to ${what}: forbidden (403): ${messageOf(error)}`, {
+      cause: error,
+    });
+  if (code === 404)
+    return new TetherError('not-found', `unable to ${what}: not found (404): ${messageOf(error)}`, { cause: error });
+  return new TetherError('remote-unreachable', `unable to ${what}: ${messageOf(error)}`, {
+    cause: error,
+    retryable: code === undefined || code >= 500,
+  });
+}
+
+/** Whether the current user may do `verb` on `resource` (with optional subresource) in the namespace. */
+export async function canI(
+  kubeConfig: KubeConfig,
+  namespace: string,
+  verb: string,
+  resource: string,
+  subresource?: string,
+): Promise<boolean> {
+  const api = kubeConfig.makeApiClient(AuthorizationV1Api);
+  try {
+    const review = await api.createSelfSubjectAccessReview({
+      body: {
+        apiVersion: 'authorization.k8s.io/v1',
+        kind: 'SelfSubjectAccessReview',
+        spec: {
+          resourceAttributes: { namespace, verb, resource, ...(subresource === undefined ? {} : { subresource }) },
+        },
+      },
+    });
+    return review.status?.allowed === true;
+  } catch (error) {
+    throw apiError(`check your permissions in namespace ${namespace}`, error);
+  }
+}
+
+/** The claim must exist and be bound; a Pending claim is a clear error, not a pod stuck forever. */
+export async function checkClaim(
+  kubeConfig: KubeConfig,
+  namespace: string,
+  claim: string,
+): Promise<{ readonly accessModes: readonly string[] }> {
+  const core = kubeConfig.makeApiClient(CoreV1Api);
+  let phase: string | undefined;
+  let accessModes: readonly string[];
+  try {
+    const object = await core.readNamespacedPersistentVolumeClaim({ name: claim, namespace });
+    phase = object.status?.phase;
+    accessModes = object.spec?.accessModes ?? [];
+  } catch (error) {
+    if (statusCode(error) === 404)
+      throw new TetherError(
+        'not-found',
+        `the PVC ${namespace}/${claim} does not exist; check the name with kubectl get pvc -n ${namespace}`,
+        { cause: error },
+      );
+    throw apiError(`read the PVC ${namespace}/${claim}`, error);
+  }
+  if (phase === 'Pending')
+    throw new TetherError(
+      'remote-unreachable',
+      `the PVC ${namespace}/${claim} is Pending (not bound to a volume yet), so no pod can mount it; check its events with kubectl describe pvc -n ${namespace} ${claim}`,
+    );
+  if (phase === 'Lost')
+    throw new TetherError('remote-unreachable', `the PVC ${namespace}/${claim} is Lost: its volume is gone`);
+  return { accessModes };
+}
+
+/**
+ * For a ReadWriteOnce claim already mounted by a pod, that pod's name and node: a second pod can mount the
+ * volume only on the same node.
+ */
+export async function mountingPod(
+  kubeConfig: KubeConfig,
+  namespace: string,
+  claim: string,
+): Promise<{ readonly pod: string; readonly node: string } | undefined> {
+  const core = kubeConfig.makeApiClient(CoreV1Api);
+  const list = await core.listNamespacedPod({ namespace }).catch((error: unknown) => {
+    throw apiError(`list pods in namespace ${namespace}`, error);
+  });
+  for (const pod of list.items) {
+    const phase = pod.status?.phase;
+    if (phase === 'Succeeded' || phase === 'Failed' || pod.metadata?.deletionTimestamp !== undefined) continue;
+    if (pod.metadata?.labels?.[MANAGED_BY] === 'tether') continue;
+    const node = pod.spec?.nodeName;
+    if (node === undefined) continue;
+    if ((pod.spec?.volumes ?? []).some((volume) => volume.persistentVolumeClaim?.claimName === claim))
+      return { pod: pod.metadata?.name ?? '?', node };
+  }
+  return undefined;
+}
+
+/** Deletes helper pods of this pair left by a run that crashed (the pair lock makes them orphans). */
+export async function deleteOrphans(kubeConfig: KubeConfig, namespace: string, pairLabel: string): Promise<string[]> {
+  const core = kubeConfig.makeApiClient(CoreV1Api);
+  const list = await core
+    .listNamespacedPod({ namespace, labelSelector: `${MANAGED_BY}=tether,${PAIR_LABEL}=${pairLabel}` })
+    .catch(() => undefined);
+  const names = (list?.items ?? [])
+    .map((pod) => pod.metadata?.name)
+    .filter((name): name is string => name !== undefined);
+  for (const name of names)
+    await core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 }).catch(() => undefined);
+  return names;
+}
+
+/** Why a pod cannot start (unschedulable, image pull), or undefined while it may still start. */
+export function startFailure(pod: V1Pod): string | undefined {
+  if (pod.status?.phase === 'Failed' || pod.status?.phase === 'Succeeded')
+    return `the pod ended (${pod.status.phase}): ${pod.status.message ?? pod.status.reason ?? ''}`;
+  for (const status of pod.status?.containerStatuses ?? []) {
+    const reason = status.state?.waiting?.reason;
+    if (reason === 'ErrImagePull' || reason === 'ImagePullBackOff' || reason === 'InvalidImageName')
+      return `its image ${status.image} cannot be pulled (${reason}): ${status.state?.waiting?.message ?? ''}; choose another helper image`;
+  }
+  return undefined;
+}
+
+function unschedulable(pod: V1Pod): string | undefined {
+  const condition = pod.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False');
+  return condition?.reason === 'Unschedulable' ? (condition.message ?? 'no node can run it') : undefined;
+}
+
+export async function createHelperPod(
+  kubeConfig: KubeConfig,
+  namespace: string,
+  claim: string,
+  options: HelperPodOptions,
+): Promise<HelperPod> {
+  const core = kubeConfig.makeApiClient(CoreV1Api);
+  const name = `tether-helper-${randomBytes(5).toString('hex')}`;
+  const lifetime = options.lifetimeSeconds ?? 6 * 3600;
+  const pod: V1Pod = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace, labels: { [MANAGED_BY]: 'tether', [PAIR_LABEL]: options.pairLabel } },
+    spec: {
+      restartPolicy: 'Never',
+      activeDeadlineSeconds: lifetime,
+      terminationGracePeriodSeconds: 0,
+      ...(options.sameNodeAs === undefined
+        ? {}
+        : { nodeSelector: { 'kubernetes.io/hostname': options.sameNodeAs.node } }),
+      containers: [
+        {
+          name: 'helper',
+          image: options.image ?? DEFAULT_HELPER_IMAGE,
+          command: ['sleep', String(lifetime)],
+          resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { memory: '256Mi' } },
+          volumeMounts: [{ name: 'data', mountPath: HELPER_MOUNT }],
+        },
+      ],
+      volumes: [{ name: 'data', persistentVolumeClaim: { claimName: claim } }],
+    },
+  };
+  try {
+    await core.createNamespacedPod({ namespace, body: pod });
+  } catch (error) {
+    throw apiError(`create a helper pod in namespace ${namespace}`, error);
+  }
+  const remove = async (): Promise<void> => {
+    await core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 }).catch((error: unknown) => {
+      if (statusCode(error) !== 404) throw apiError(`delete the helper pod ${namespace}/${name}`, error);
+    });
+  };
+  const deadline = Date.now() + (options.startTimeoutMs ?? 120_000);
+  let unschedulableSince: number | undefined;
+  try {
+    for (;;) {
+      const current = await core.readNamespacedPod({ name, namespace });
+      if (current.status?.phase === 'Running') break;
+      const failure = startFailure(current);
+      if (failure !== undefined)
+        throw new TetherError('remote-unreachable', `the helper pod ${namespace}/${name} cannot start: ${failure}`);
+      const why = unschedulable(current);
+      if (why !== undefined) {
+        unschedulableSince ??= Date.now();
+        if (Date.now() - unschedulableSince > 15_000)
+          throw new TetherError(
+            'remote-unreachable',
+            `the helper pod for ${namespace}/${claim} cannot be scheduled: ${why}`,
+          );
+      }
+      if (Date.now() > deadline)
+        throw new TetherError(
+          'remote-unreachable',
+          `the helper pod ${namespace}/${name} did not start in time (phase ${current.status?.phase ?? 'unknown'}${why === undefined ? '' : `: ${why}`})`,
+          { retryable: true },
+        );
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+  } catch (error) {
+    await remove().catch(() => undefined);
+    throw error instanceof TetherError ? error : apiError(`start the helper pod ${namespace}/${name}`, error);
+  }
+  return { name, namespace, delete: remove };
+}

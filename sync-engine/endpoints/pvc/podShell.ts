@@ -1,0 +1,82 @@
+import type { Readable, Writable } from 'node:stream';
+import { TetherError } from '../../errors.js';
+import type { ExecResult, ExecTarget } from './execClient.js';
+import { execInPod } from './execClient.js';
+
+/**
+ * Shell scripts run in the pod, rooted at the endpoint's folder. Every path travels as an argv element
+ * (`"$@"`), always as `./relative` so a name such as `-rf` is never read as an option; scripts never contain
+ * user data. The first argument of every script is the root; the prelude changes into it or exits 3.
+ */
+const prelude = 'cd "$1" 2>/dev/null || { echo "tether: cannot enter $1" >&2; exit 3; }; shift; ';
+
+export interface RunOptions {
+  readonly stdin?: Readable | Buffer;
+  readonly stdout?: Writable;
+  readonly signal?: AbortSignal;
+  readonly idleTimeoutMs?: number;
+}
+
+export class PodShell {
+  constructor(
+    readonly target: ExecTarget,
+    /** The folder in the pod that is the endpoint's root (mountPath + subpath). */
+    readonly root: string,
+    readonly displayName: string,
+  ) {}
+
+  /** Runs `script` (a constant) with `sh -c`, the root and `args` as positional parameters. */
+  run(script: string, args: readonly string[], options: RunOptions = {}): Promise<ExecResult> {
+    return execInPod(this.target, {
+      command: ['sh', '-c', prelude + script, 'sh', this.root, ...args],
+      ...options,
+    });
+  }
+
+  /** Like `run`, but a non-zero exit is an error naming `what` with the exit code and stderr. */
+  async runOk(what: string, script: string, args: readonly string[], options: RunOptions = {}): Promise<ExecResult> {
+    const result = await this.run(script, args, options);
+    if (result.exitCode !== 0) throw commandError(this.displayName, what, result);
+    return result;
+  }
+}
+
+/** A failed command as a TetherError: exit 3 is a missing root; ENOSPC and read-only filesystems are named. */
+export function commandError(displayName: string, what: string, result: ExecResult): TetherError {
+  const stderr = result.stderr.trim();
+  const detail = `exit code ${result.exitCode}${stderr ? `: ${stderr.slice(0, 500)}` : ''}`;
+  if (result.exitCode === 3 && stderr.includes('tether: cannot enter'))
+    return new TetherError(
+      'listing-failed',
+      `unable to ${what} on ${displayName}: the folder does not exist in the volume; create it or fix the path (${detail})`,
+    );
+  if (/no space left/i.test(stderr))
+    return new TetherError(
+      'no-space',
+      `unable to ${what} on ${displayName}: no space left on the volume; free space or grow the claim (${detail})`,
+    );
+  if (/read-only file system/i.test(stderr))
+    return new TetherError(
+      'read-only',
+      `unable to ${what} on ${displayName}: the volume is mounted read-only (${detail})`,
+    );
+  if (/permission denied/i.test(stderr))
+    return new TetherError(
+      'permission-denied',
+      `unable to ${what} on ${displayName}: permission denied in the pod (${detail})`,
+    );
+  return new TetherError('transfer-failed', `unable to ${what} on ${displayName}: ${detail}`);
+}
+
+/** `./path` for a validated relative path, so it can never be read as an option. */
+export function dotted(path: string): string {
+  return `./${path}`;
+}
+
+/** Splits NUL-terminated records. */
+export function nulRecords(buffer: Buffer): string[] {
+  const text = buffer.toString('utf8');
+  const parts = text.split('\0');
+  if (parts.at(-1) === '') parts.pop();
+  return parts;
+}

@@ -1,0 +1,54 @@
+import { TetherError } from '../../errors.js';
+import type { PodShell } from './podShell.js';
+import { commandError } from './podShell.js';
+
+/** The tools every operation of the PVC endpoint relies on. */
+export const REQUIRED_TOOLS = [
+  'tar',
+  'find',
+  'stat',
+  'sha256sum',
+  'head',
+  'tail',
+  'mv',
+  'mkdir',
+  'rm',
+  'rmdir',
+  'touch',
+  'chmod',
+  'cut',
+] as const;
+
+export interface ProbeResult {
+  readonly userland: 'gnu' | 'busybox';
+  readonly missing: readonly string[];
+  readonly writable: boolean;
+}
+
+export const probeScript =
+  'for t in "$@"; do command -v "$t" >/dev/null 2>&1 || printf "missing %s\\n" "$t"; done; ' +
+  'v=$(tar --version 2>/dev/null); case "$v" in *GNU*) echo gnu;; *) echo busybox;; esac; ' +
+  'if [ -w . ]; then echo writable; else echo read-only; fi';
+
+/** Parses the probe's output. Pure. */
+export function parseProbe(stdout: string): ProbeResult {
+  const lines = stdout.split('\n');
+  return {
+    userland: lines.includes('gnu') ? 'gnu' : 'busybox',
+    missing: lines.filter((line) => line.startsWith('missing ')).map((line) => line.slice(8)),
+    writable: lines.includes('writable'),
+  };
+}
+
+/** Probes the pod once; a missing tool is an error naming it and suggesting the helper pod. */
+export async function probePod(shell: PodShell): Promise<ProbeResult> {
+  const result = await shell.run(probeScript, REQUIRED_TOOLS);
+  if (result.exitCode !== 0) throw commandError(shell.displayName, 'probe the pod', result);
+  const probe = parseProbe(result.stdout.toString());
+  if (probe.missing.length > 0)
+    throw new TetherError(
+      'remote-unreachable',
+      `the pod ${shell.target.namespace}/${shell.target.pod} lacks ${probe.missing.join(', ')}, which Tether needs for ${shell.displayName}; use the helper pod (leave out --pod) or an image with BusyBox or GNU coreutils, findutils and tar`,
+    );
+  return probe;
+}

@@ -1,0 +1,237 @@
+import { KubeConfig } from '@kubernetes/client-node';
+import type { Entry, Problem } from '../../core/entry.js';
+import { invalidPathReason } from '../../core/entry.js';
+import { fingerprint } from '../../core/temporaries.js';
+import { TetherError } from '../../errors.js';
+import type {
+  Endpoint,
+  EndpointCapabilities,
+  IncomingFile,
+  ReadOptions,
+  ScanOptions,
+  ScanResult,
+  WriteHooks,
+  WriteRequest,
+} from '../endpoint.js';
+import type { HelperPod } from './helperPod.js';
+import { canI, checkClaim, createHelperPod, deleteOrphans, HELPER_MOUNT, mountingPod } from './helperPod.js';
+import { dotted, PodShell } from './podShell.js';
+import type { ProbeResult } from './probe.js';
+import { probePod } from './probe.js';
+import { scanRemote } from './remoteScan.js';
+import {
+  remoteHash,
+  remoteMkdirs,
+  remoteRemove,
+  remoteRemoveTemporaries,
+  remoteRename,
+  remoteSetMetadata,
+} from './remoteTreeOps.js';
+import { readRemoteFiles } from './tarDownload.js';
+import { remotePartialOffset, writeRemoteFiles } from './tarUpload.js';
+
+export interface PvcLocation {
+  readonly context?: string;
+  readonly namespace: string;
+  readonly pvc: string;
+  readonly subpath: string;
+}
+
+/** Settings of a pvc:// remote, from the pair's options (never secrets: credentials come from the kubeconfig). */
+export interface PvcEndpointOptions {
+  readonly displayName: string;
+  /** A kubeconfig file; default: the standard loading rules ($KUBECONFIG, ~/.kube/config, in-cluster). */
+  readonly kubeconfig?: string;
+  readonly helperImage?: string;
+  /** Offer only the v4 exec protocol (clusters without the v5 translation; tests). */
+  readonly v4Only?: boolean;
+  readonly startTimeoutMs?: number;
+}
+
+/** Reads the PVC settings a pair stores in its options (`kubeconfig`, `helperImage`, `execProtocol`). */
+export function pvcOptionsFrom(options: Readonly<Record<string, unknown>>): Omit<PvcEndpointOptions, 'displayName'> {
+  const text = (key: string): string | undefined => {
+    const value = options[key];
+    if (value === undefined) return undefined;
+    if (typeof value !== 'string' || value.length === 0)
+      throw new TetherError('bad-argument', `the pair option ${key} must be a non-empty string`);
+    return value;
+  };
+  const kubeconfig = text('kubeconfig');
+  const helperImage = text('helperImage');
+  const protocol = text('execProtocol');
+  if (protocol !== undefined && protocol !== 'v4' && protocol !== 'auto')
+    throw new TetherError('bad-argument', `the pair option execProtocol must be "auto" or "v4", not "${protocol}"`);
+  return {
+    ...(kubeconfig === undefined ? {} : { kubeconfig }),
+    ...(helperImage === undefined ? {} : { helperImage }),
+    ...(protocol === 'v4' ? { v4Only: true } : {}),
+  };
+}
+
+function loadKubeConfig(location: PvcLocation, options: PvcEndpointOptions): KubeConfig {
+  const kubeConfig = new KubeConfig();
+  try {
+    if (options.kubeconfig === undefined) kubeConfig.loadFromDefault();
+    else kubeConfig.loadFromFile(options.kubeconfig);
+  } catch (error) {
+    throw new TetherError(
+      'bad-argument',
+      `cannot load the kubeconfig${options.kubeconfig === undefined ? '' : ` ${options.kubeconfig}`}: ${String(error)}`,
+      { cause: error },
+    );
+  }
+  if (location.context !== undefined) {
+    if (kubeConfig.getContextObject(location.context) === null)
+      throw new TetherError(
+        'bad-url',
+        `the kubeconfig has no context "${location.context}" (contexts: ${kubeConfig
+          .getContexts()
+          .map((c) => c.name)
+          .join(', ')})`,
+      );
+    kubeConfig.setCurrentContext(location.context);
+  }
+  if (kubeConfig.getCurrentCluster() === null)
+    throw new TetherError(
+      'bad-argument',
+      'the kubeconfig has no current context; name one in the URL: pvc://CONTEXT@NAMESPACE/PVC',
+    );
+  return kubeConfig;
+}
+
+/**
+ * A folder in a PersistentVolumeClaim, reached through exec streams into a helper pod that mounts it.
+ * Implements every `Endpoint` contract with shell loops over argv in the pod (see the modules beside this).
+ */
+export class PvcEndpoint implements Endpoint {
+  readonly capabilities: EndpointCapabilities = {
+    mtimePrecisionMs: 1000,
+    caseSensitive: true,
+    executableBit: true,
+    remoteHash: true,
+    resumableWrites: true,
+  };
+  private closed = false;
+
+  constructor(
+    readonly displayName: string,
+    readonly shell: PodShell,
+    readonly probe: ProbeResult,
+    private readonly helper: HelperPod | undefined,
+  ) {}
+
+  scan(options?: ScanOptions): Promise<ScanResult> {
+    return scanRemote(this.shell, options);
+  }
+
+  hash(
+    entries: readonly Entry[],
+    options: ReadOptions = {},
+  ): Promise<{ hashes: Map<string, string>; problems: Problem[] }> {
+    return remoteHash(this.shell, entries, options.signal);
+  }
+
+  readFiles(
+    requests: readonly { path: string; entry: Entry; offset: number }[],
+    options?: ReadOptions,
+  ): AsyncIterable<IncomingFile> {
+    return readRemoteFiles(this.shell, requests, options);
+  }
+
+  writeFiles(
+    requests: readonly WriteRequest[],
+    incoming: AsyncIterable<IncomingFile>,
+    hooks?: WriteHooks,
+  ): Promise<void> {
+    return writeRemoteFiles(this.shell, requests, incoming, hooks);
+  }
+
+  partialOffset(path: string, entry: Entry): Promise<number> {
+    return remotePartialOffset(this.shell, path, entry);
+  }
+
+  mkdirs(entries: readonly Entry[]): Promise<Problem[]> {
+    return remoteMkdirs(this.shell, entries);
+  }
+
+  remove(expected: readonly Entry[]): Promise<{ removed: string[]; problems: Problem[] }> {
+    return remoteRemove(this.shell, expected);
+  }
+
+  rename(from: string, to: string, expected: Entry): Promise<void> {
+    return remoteRename(this.shell, from, to, expected);
+  }
+
+  setMetadata(items: readonly { path: string; entry: Entry; expected: Entry }[]): Promise<Problem[]> {
+    return remoteSetMetadata(this.shell, items);
+  }
+
+  removeTemporaries(paths: readonly string[]): Promise<void> {
+    return remoteRemoveTemporaries(this.shell, paths);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.helper?.delete();
+  }
+}
+
+/**
+ * Opens a pvc:// remote: checks the claim and the user's permissions, cleans up this remote's orphaned helper
+ * pods, starts a helper pod, and probes it once.
+ */
+export async function createPvcEndpoint(location: PvcLocation, options: PvcEndpointOptions): Promise<PvcEndpoint> {
+  if (location.subpath !== '') {
+    const reason = invalidPathReason(location.subpath);
+    if (reason !== undefined)
+      throw new TetherError('bad-url', `${options.displayName}: the subpath is not usable (${reason})`);
+  }
+  const kubeConfig = loadKubeConfig(location, options);
+  const { namespace, pvc } = location;
+  const user = kubeConfig.getCurrentUser()?.name ?? 'you';
+  if (
+    !(await canI(kubeConfig, namespace, 'create', 'pods')) ||
+    !(await canI(kubeConfig, namespace, 'create', 'pods', 'exec'))
+  )
+    throw new TetherError(
+      'permission-denied',
+      `${options.displayName} is read-only for you: ${user} may not create pods and exec into them in namespace ${namespace}, so Tether cannot start a helper pod there; ask a namespace admin for the edit role`,
+    );
+  const { accessModes } = await checkClaim(kubeConfig, namespace, pvc);
+  const rwo = accessModes.includes('ReadWriteOnce') && !accessModes.includes('ReadWriteMany');
+  const sameNodeAs = rwo ? await mountingPod(kubeConfig, namespace, pvc) : undefined;
+  const pairLabel = `r${fingerprint(`${location.context ?? ''}@${namespace}/${pvc}`)}`;
+  await deleteOrphans(kubeConfig, namespace, pairLabel);
+  const helper = await createHelperPod(kubeConfig, namespace, pvc, {
+    pairLabel,
+    ...(sameNodeAs === undefined ? {} : { sameNodeAs }),
+    ...(options.helperImage === undefined ? {} : { image: options.helperImage }),
+    ...(options.startTimeoutMs === undefined ? {} : { startTimeoutMs: options.startTimeoutMs }),
+  });
+  try {
+    const root = location.subpath === '' ? HELPER_MOUNT : `${HELPER_MOUNT}/${location.subpath}`;
+    const shell = new PodShell(
+      {
+        kubeConfig,
+        namespace,
+        pod: helper.name,
+        container: 'helper',
+        ...(options.v4Only === true ? { v4Only: true } : {}),
+      },
+      root,
+      options.displayName,
+    );
+    if (location.subpath !== '') {
+      // The claim is mounted, so a missing subfolder is simply new: create it (an unmounted share cannot hide here).
+      const base = new PodShell(shell.target, HELPER_MOUNT, options.displayName);
+      await base.runOk('create the folder', 'mkdir -p -- "$1"', [dotted(location.subpath)]);
+    }
+    const probe = await probePod(shell);
+    return new PvcEndpoint(options.displayName, shell, probe, helper);
+  } catch (error) {
+    await helper.delete().catch(() => undefined);
+    throw error;
+  }
+}

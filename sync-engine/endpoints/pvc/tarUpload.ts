@@ -1,0 +1,291 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { Transform } from 'node:stream';
+import tar from 'tar-stream';
+import type { Entry } from '../../core/entry.js';
+import { invalidPathReason } from '../../core/entry.js';
+import { partialPathFor, STAGING_PREFIX } from '../../core/temporaries.js';
+import { TetherError } from '../../errors.js';
+import type { IncomingFile, WriteHooks, WriteRequest } from '../endpoint.js';
+import type { PodShell } from './podShell.js';
+import { commandError, dotted, nulRecords } from './podShell.js';
+import { expectedState, mtimeSeconds } from './remoteTreeOps.js';
+
+/** Files at least this large go one by one into a partial file (resumable); smaller ones travel as tar batches. */
+export const LARGE_UPLOAD_BYTES = 8 * 1024 * 1024;
+
+/** Exact size of a ustar archive of entries with short names: header + padded content each, two zero blocks. */
+export function tarSize(sizes: readonly number[]): number {
+  let total = 1024;
+  for (const size of sizes) total += 512 + Math.ceil(size / 512) * 512;
+  return total;
+}
+
+const stateFn =
+  'state() { if [ -L "$1" ]; then echo link; elif [ -d "$1" ]; then echo dir; elif [ -f "$1" ]; then ' +
+  'stat -c "file|%s|%Y" "$1"; elif [ -e "$1" ]; then echo other; else echo none; fi; }; ';
+
+/** Unpacks exactly N bytes of tar into a fresh staging folder (length-framed: works under v4 too). */
+const extractScript = 'mkdir -- "$1" && head -c "$2" | tar -xf - -C "$1"';
+
+/**
+ * Moves checked files into place: for each (source, target, expected state, mtime, chmod) the target must
+ * still be what the scan saw; the source gets its mtime and mode, then `mv -f` (atomic on one filesystem).
+ * With a size (6th field, "-" for none) and sha256 (7th, "-" for none), the source is checked first.
+ */
+const commitScript =
+  stateFn +
+  'while [ $# -gt 0 ]; do src=$1; dst=$2; e=$3; t=$4; x=$5; n=$6; h=$7; shift 7; ' +
+  'if [ "$n" != - ] && [ "$(stat -c %s "$src" 2>/dev/null)" != "$n" ]; then printf "size %s\\0" "$dst"; continue; fi; ' +
+  'if [ "$h" != - ]; then got=$(sha256sum "$src" | cut -c1-64); if [ "$got" != "$h" ]; then rm -f -- "$src"; printf "hash %s\\0" "$dst"; continue; fi; fi; ' +
+  'if [ "$(state "$dst")" != "$e" ]; then printf "changed %s\\0" "$dst"; continue; fi; ' +
+  'if chmod "$x" -- "$src" >&2 && touch -c -d "@$t" -- "$src" >&2 && mv -f -- "$src" "$dst" >&2; then printf "ok %s\\0" "$dst"; ' +
+  'else printf "fail %s\\0" "$dst"; fi; done';
+
+interface Commit {
+  readonly request: WriteRequest;
+  readonly source: string;
+  readonly size?: number;
+  readonly sha256?: string;
+}
+
+async function commit(shell: PodShell, commits: readonly Commit[], hooks: WriteHooks): Promise<void> {
+  if (commits.length === 0) return;
+  const args = commits.flatMap((c) => [
+    c.source,
+    dotted(c.request.path),
+    expectedState(c.request.replaces),
+    mtimeSeconds(c.request.entry),
+    c.request.entry.executable ? 'a+x' : 'a-x',
+    c.size === undefined ? '-' : String(c.size),
+    c.sha256 ?? '-',
+  ]);
+  const result = await shell.run(commitScript, args);
+  const codes = new Map<string, string>();
+  for (const record of nulRecords(result.stdout)) {
+    const space = record.indexOf(' ');
+    codes.set(record.slice(space + 3), record.slice(0, space));
+  }
+  for (const c of commits) {
+    const code = codes.get(c.request.path);
+    if (code === 'ok') {
+      hooks.onFileDone?.(c.request, { ...c.request.entry, mtimeMs: Math.floor(c.request.entry.mtimeMs / 1000) * 1000 });
+      continue;
+    }
+    if (code === undefined && result.exitCode !== 0)
+      throw commandError(shell.displayName, `write ${c.request.path}`, result);
+    if (code === undefined && /no space left/i.test(result.stderr))
+      throw commandError(shell.displayName, `write ${c.request.path}`, result);
+    hooks.onProblem?.({
+      path: c.request.path,
+      message:
+        code === 'changed'
+          ? 'not written: the file changed on the remote since the scan'
+          : code === 'size'
+            ? 'not written: the uploaded size does not match'
+            : code === 'hash'
+              ? 'not written: the uploaded content does not match the expected sha256'
+              : `could not move the file into place: ${result.stderr.trim().slice(0, 200)}`,
+    });
+  }
+}
+
+/** Passes bytes through, counting them and hashing them when asked. */
+function meter(onBytes: ((n: number) => void) | undefined, hash: ReturnType<typeof createHash> | undefined): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      hash?.update(chunk);
+      onBytes?.(chunk.length);
+      callback(null, chunk);
+    },
+  });
+}
+
+/** One tar batch of small files: stream, extract into staging, commit what arrived intact. */
+async function uploadBatch(
+  shell: PodShell,
+  batch: readonly WriteRequest[],
+  next: () => Promise<IncomingFile | undefined>,
+  hooks: WriteHooks,
+): Promise<void> {
+  const staging = `${STAGING_PREFIX}${randomBytes(8).toString('hex')}`;
+  const pack = tar.pack();
+  const failed = new Set<number>();
+  const hashes = new Map<number, string>();
+  const produce = async (): Promise<void> => {
+    for (let i = 0; i < batch.length; i++) {
+      const request = batch[i] as WriteRequest;
+      const incoming = await next();
+      if (incoming?.path !== request.path)
+        throw new TetherError('internal', `upload stream out of order at ${request.path}`);
+      const size = request.entry.size;
+      const hash = request.verifySha256 === undefined ? undefined : createHash('sha256');
+      const header = {
+        name: String(i),
+        size,
+        mtime: new Date(Math.floor(request.entry.mtimeMs / 1000) * 1000),
+        mode: request.entry.executable ? 0o755 : 0o644,
+      };
+      const sink = pack.entry(header);
+      let sent = 0;
+      try {
+        // Pumped by hand (not pipeline): a failing source must not destroy the archive's entry.
+        for await (const chunk of incoming.stream as AsyncIterable<Buffer>) {
+          const part = sent + chunk.length > size ? chunk.subarray(0, size - sent) : chunk;
+          hash?.update(part);
+          sent += part.length;
+          hooks.onBytes?.(part.length);
+          if (!sink.write(part)) await new Promise<void>((resolve) => sink.once('drain', resolve));
+        }
+        if (sent !== size) throw new Error(`cannot read ${request.path}: it has ${sent} bytes, not ${size}`);
+      } catch (error) {
+        // The archive's size is fixed: pad with zeros, and never commit this one.
+        failed.add(i);
+        incoming.stream.destroy();
+        hooks.onProblem?.({ path: request.path, message: error instanceof Error ? error.message : String(error) });
+        if (sent < size) sink.write(Buffer.alloc(size - sent));
+        await new Promise<void>((resolve) => sink.end(resolve));
+        continue;
+      }
+      await new Promise<void>((resolve) => sink.end(resolve));
+      if (hash !== undefined) hashes.set(i, hash.digest('hex'));
+    }
+    pack.finalize();
+  };
+  const total = tarSize(batch.map((r) => r.entry.size));
+  const producing = produce().catch((error: unknown) => {
+    pack.destroy(error instanceof Error ? error : new Error(String(error)));
+    throw error;
+  });
+  const extracting = shell.run(extractScript, [staging, String(total)], {
+    stdin: pack as unknown as Readable,
+    ...(hooks.signal === undefined ? {} : { signal: hooks.signal }),
+  });
+  const [, extracted] = await Promise.all([producing, extracting]);
+  try {
+    if (extracted.exitCode !== 0) throw commandError(shell.displayName, 'upload files', extracted);
+    const commits: Commit[] = [];
+    batch.forEach((request, i) => {
+      if (failed.has(i)) return;
+      const got = hashes.get(i);
+      if (request.verifySha256 !== undefined && got !== request.verifySha256) {
+        hooks.onProblem?.({
+          path: request.path,
+          message: 'not written: the content read does not match the expected sha256',
+        });
+        return;
+      }
+      commits.push({ request, source: `${staging}/${i}`, size: request.entry.size });
+    });
+    await commit(shell, commits, hooks);
+  } finally {
+    await shell.run('rm -rf -- "$1"', [staging]).catch(() => undefined);
+  }
+}
+
+const appendScript =
+  'p=$1; n=$2; off=$3; if [ "$off" = 0 ]; then : > "$p" || exit 1; fi; ' +
+  'sz=$(stat -c %s "$p") || exit 1; if [ "$sz" != "$off" ]; then echo "tether: the partial file has $sz bytes, not $off" >&2; exit 12; fi; ' +
+  'head -c "$n" >> "$p"';
+
+/** One large file: appended to its partial file from `offset`, checked, then renamed into place. */
+async function uploadLarge(
+  shell: PodShell,
+  request: WriteRequest,
+  incoming: IncomingFile,
+  hooks: WriteHooks,
+): Promise<void> {
+  const partial = dotted(partialPathFor(request.path, request.entry));
+  const remaining = request.entry.size - request.offset;
+  const abort = new AbortController();
+  const onAbort = (): void => abort.abort();
+  hooks.signal?.addEventListener('abort', onAbort);
+  let sourceError: Error | undefined;
+  const source = incoming.stream.pipe(meter(hooks.onBytes, undefined));
+  incoming.stream.once('error', (error: Error) => {
+    sourceError = error;
+    source.destroy(error);
+    abort.abort();
+  });
+  try {
+    const result = await shell.run(appendScript, [partial, String(remaining), String(request.offset)], {
+      stdin: source,
+      signal: abort.signal,
+      idleTimeoutMs: 120_000,
+    });
+    if (result.exitCode !== 0) throw commandError(shell.displayName, `upload ${request.path}`, result);
+  } catch (error) {
+    if (sourceError !== undefined && hooks.signal?.aborted !== true) {
+      hooks.onProblem?.({
+        path: request.path,
+        message: sourceError.message,
+      });
+      return;
+    }
+    throw error;
+  } finally {
+    hooks.signal?.removeEventListener('abort', onAbort);
+  }
+  await commit(
+    shell,
+    [
+      {
+        request,
+        source: partial,
+        size: request.entry.size,
+        ...(request.verifySha256 === undefined ? {} : { sha256: request.verifySha256 }),
+      },
+    ],
+    hooks,
+  );
+}
+
+/** `Endpoint.writeFiles` for a pod: small files in tar batches, large ones through resumable partial files. */
+export async function writeRemoteFiles(
+  shell: PodShell,
+  requests: readonly WriteRequest[],
+  incoming: AsyncIterable<IncomingFile>,
+  hooks: WriteHooks = {},
+): Promise<void> {
+  const iterator = incoming[Symbol.asyncIterator]();
+  const next = async (): Promise<IncomingFile | undefined> => {
+    const item = await iterator.next();
+    return item.done === true ? undefined : item.value;
+  };
+  let small: WriteRequest[] = [];
+  const flush = async (): Promise<void> => {
+    if (small.length > 0) await uploadBatch(shell, small, next, hooks);
+    small = [];
+  };
+  // Requests with invalid paths are refused up front, but their streams must still be consumed in order.
+  for (const request of requests) {
+    const reason = invalidPathReason(request.path);
+    if (reason !== undefined || request.entry.kind !== 'file') {
+      await flush();
+      const item = await next();
+      item?.stream.destroy();
+      hooks.onProblem?.({ path: request.path, message: `refused: ${reason ?? 'not a file'}` });
+      continue;
+    }
+    if (request.entry.size >= LARGE_UPLOAD_BYTES || request.offset > 0) {
+      await flush();
+      const item = await next();
+      if (item?.path !== request.path)
+        throw new TetherError('internal', `upload stream out of order at ${request.path}`);
+      await uploadLarge(shell, request, item, hooks);
+      continue;
+    }
+    small.push(request);
+  }
+  await flush();
+}
+
+/** Bytes of the partial file of exactly this version (0 when none). */
+export async function remotePartialOffset(shell: PodShell, path: string, entry: Entry): Promise<number> {
+  const result = await shell.run('if [ -f "$1" ]; then stat -c %s "$1"; else echo 0; fi', [
+    dotted(partialPathFor(path, entry)),
+  ]);
+  if (result.exitCode !== 0) return 0;
+  const size = Number(result.stdout.toString().trim());
+  return Number.isSafeInteger(size) && size >= 0 && size <= entry.size ? size : 0;
+}

@@ -1,0 +1,191 @@
+import { createHash } from 'node:crypto';
+import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { syncPair } from '../../sync-engine/controller/syncPair.js';
+import { openRemote } from '../../sync-engine/endpoints/open.js';
+import { StateStore } from '../../sync-engine/state/store.js';
+import { snapshot } from '../helpers/trees.js';
+import { startPvcLab } from './helpers.js';
+import type { PvcLab } from './helpers.js';
+
+/** Names that break code which splices paths into shell strings or trusts them. */
+const HOSTILE = [
+  '$(reboot)',
+  '-rf',
+  `a"b'c`,
+  'semi;colon & amp',
+  'unicodé ü.txt',
+  'cafe\u0301.txt',
+  '日本語/ファイル.txt',
+  ' leading space',
+  'back`tick`',
+];
+
+let lab: PvcLab;
+let store: StateStore;
+let work: string;
+let counter = 0;
+
+beforeAll(async () => {
+  lab = await startPvcLab();
+  work = await mkdtemp(join(tmpdir(), 'tether-pvc-sync-'));
+  store = StateStore.open(join(work, 'state.db'));
+}, 120_000);
+afterAll(async () => {
+  store.close();
+  await rm(work, { recursive: true, force: true });
+  await lab.stop();
+}, 60_000);
+
+function sha(content: Buffer | string): string {
+  return createHash('sha256').update(content).digest('hex');
+}
+
+function newPair(options: {
+  remote: string;
+  mode: 'two-way' | 'push' | 'pull' | 'mirror-push' | 'mirror-pull';
+  compare?: 'size-mtime' | 'sha256';
+  pairOptions?: Record<string, unknown>;
+}) {
+  const name = `p${++counter}`;
+  const local = join(work, name);
+  store.addPair({
+    name,
+    localPath: local,
+    remoteUrl: options.remote,
+    mode: options.mode,
+    compare: options.compare ?? 'size-mtime',
+    ignore: [],
+    options: { kubeconfig: lab.lab.kubeconfig, ...options.pairOptions },
+  });
+  return { name, local };
+}
+
+async function writeTree(root: string, files: Record<string, string | Buffer>): Promise<void> {
+  await mkdir(root, { recursive: true });
+  for (const [path, content] of Object.entries(files)) {
+    await mkdir(join(root, path, '..'), { recursive: true });
+    await writeFile(join(root, path), content);
+  }
+}
+
+async function helperPods(namespace: string): Promise<string> {
+  const listed = await lab.kubectl([
+    'get',
+    'pods',
+    '-n',
+    namespace,
+    '-l',
+    'app.kubernetes.io/managed-by=tether',
+    '-o',
+    'name',
+  ]);
+  return listed.stdout.toString().trim();
+}
+
+describe('pvc:// endpoint against the lab', () => {
+  it('pushes hostile names, a large file and an executable through a BusyBox helper, checked with sha256sum in another pod', async () => {
+    const { name, local } = newPair({
+      remote: 'pvc://alice@group-vision/vision-datasets/tests/push',
+      mode: 'push',
+      compare: 'sha256',
+    });
+    const files: Record<string, string | Buffer> = { 'top.txt': 'top', 'deep/er/file.bin': Buffer.alloc(70_000, 7) };
+    for (const hostile of HOSTILE) files[`names/${hostile}`] = `content of ${hostile}`;
+    const big = Buffer.alloc(9 * 1024 * 1024);
+    for (let i = 0; i < big.length; i += 4096) big.writeUInt32LE(i, i);
+    files['big/model.ckpt'] = big;
+    files['bin/run.sh'] = '#!/bin/sh\necho hi\n';
+    await writeTree(local, files);
+    await chmod(join(local, 'bin/run.sh'), 0o755);
+
+    const first = await syncPair(store, name);
+    expect(first.problems).toEqual([]);
+
+    const witness = await lab.witnessPod('group-vision', 'vision-datasets', 'debian:12');
+    const remote = await lab.remoteHashes('group-vision', witness, '/data/tests/push');
+    const expected = new Map(Object.entries(files).map(([path, content]) => [path, sha(content)]));
+    expect(remote).toEqual(expected);
+    const mode = await lab.kubectl([
+      'exec',
+      '-n',
+      'group-vision',
+      witness,
+      '--',
+      'stat',
+      '-c',
+      '%a',
+      '/data/tests/push/bin/run.sh',
+    ]);
+    expect(mode.stdout.toString().trim()).toMatch(/^7[0-7][0-7]$/);
+
+    const again = await syncPair(store, name);
+    expect(again.problems).toEqual([]);
+    expect(again.uploaded).toBe(0);
+    expect(await helperPods('group-vision')).toBe('');
+  }, 180_000);
+
+  it('pulls seeded checkpoints through a GNU helper over v4 only, and two-way edits converge', async () => {
+    const { name, local } = newPair({
+      remote: 'pvc://alice@group-vision/vision-checkpoints/checkpoints',
+      mode: 'two-way',
+      pairOptions: { helperImage: 'debian:12', execProtocol: 'v4' },
+    });
+    await mkdir(local, { recursive: true });
+    const first = await syncPair(store, name);
+    expect(first.problems).toEqual([]);
+    const pulled = await snapshot(local);
+    expect([...pulled.keys()].sort()).toEqual(
+      expect.arrayContaining(['latest', 'resnet50/config.yaml', 'resnet50/epoch-001.ckpt', 'resnet50/epoch-003.ckpt']),
+    );
+    const witness = await lab.witnessPod('group-vision', 'vision-checkpoints', 'busybox:1.36');
+    const remote = await lab.remoteHashes('group-vision', witness, '/data/checkpoints');
+    for (const [path, hash] of remote) expect(sha(await readFile(join(local, path)))).toBe(hash);
+
+    // Edit locally, add a file; both must arrive, and the remote's mtime must match the local one.
+    await writeFile(join(local, 'latest'), 'resnet50/epoch-002.ckpt\n');
+    await writeFile(join(local, 'notes.md'), 'local note\n');
+    const second = await syncPair(store, name);
+    expect(second.problems).toEqual([]);
+    const after = await lab.remoteHashes('group-vision', witness, '/data/checkpoints');
+    expect(after.get('latest')).toBe(sha('resnet50/epoch-002.ckpt\n'));
+    expect(after.get('notes.md')).toBe(sha('local note\n'));
+    const localMtime = Math.floor((await stat(join(local, 'notes.md'))).mtimeMs / 1000);
+    const remoteMtime = await lab.kubectl([
+      'exec',
+      '-n',
+      'group-vision',
+      witness,
+      '--',
+      'stat',
+      '-c',
+      '%Y',
+      '/data/checkpoints/notes.md',
+    ]);
+    expect(Number(remoteMtime.stdout.toString().trim())).toBe(localMtime);
+
+    // A remote deletion reaches the local side.
+    await lab.kubectl(['exec', '-n', 'group-vision', witness, '--', 'rm', '/data/checkpoints/notes.md']);
+    const third = await syncPair(store, name);
+    expect(third.problems).toEqual([]);
+    await expect(stat(join(local, 'notes.md'))).rejects.toThrow();
+    expect(await helperPods('group-vision')).toBe('');
+  }, 180_000);
+
+  it('tells a read-only user so, names a Pending claim, and a missing claim', async () => {
+    const options = { options: { kubeconfig: lab.lab.kubeconfig } };
+    await expect(openRemote('pvc://bob@group-vision/vision-datasets', options)).rejects.toMatchObject({
+      code: 'permission-denied',
+      message: expect.stringContaining('read-only for you') as unknown,
+    });
+    await expect(openRemote('pvc://alice@group-vision/vision-scratch', options)).rejects.toMatchObject({
+      message: expect.stringContaining('Pending') as unknown,
+    });
+    await expect(openRemote('pvc://alice@group-vision/no-such-claim', options)).rejects.toMatchObject({
+      code: 'not-found',
+    });
+    expect(await helperPods('group-vision')).toBe('');
+  }, 60_000);
+});
