@@ -15,6 +15,7 @@ import { apiVersionOf, kindKey } from '../objects/kinds.js';
 import type { KindInfo } from '../objects/kinds.js';
 import { isKubeObject, nameOf, namespaceOf, serverMetadataFields } from '../objects/meta.js';
 import type { KubeObject } from '../objects/meta.js';
+import { unknownFields } from '../objects/knownFields.js';
 import { jsonPatch, mergePatch, strategicMergePatch } from '../objects/patch.js';
 import type { ObjectStore } from '../objects/store.js';
 import { assertValid, prepareForCreate, validateObject, validateUpdate } from '../objects/validation.js';
@@ -63,6 +64,17 @@ export interface CoreResponse {
   readonly status: number;
   readonly body: JsonObject;
   readonly format: ResponseFormat;
+  /** Warnings for the `Warning` header (unknown fields under fieldValidation=Warn). */
+  readonly warnings?: readonly string[];
+}
+
+type FieldValidation = 'Ignore' | 'Warn' | 'Strict';
+
+function fieldValidationOf(query: URLSearchParams): FieldValidation {
+  const value = query.get('fieldValidation') ?? '';
+  if (value === '') return 'Warn';
+  if (value === 'Ignore' || value === 'Warn' || value === 'Strict') return value;
+  throw badRequest(`fieldValidation: Unsupported value: "${value}": supported values: "Ignore", "Warn", "Strict"`);
 }
 
 export interface ApiCoreOptions {
@@ -109,6 +121,8 @@ export class ApiCore {
   private readonly rbac: () => RbacSnapshot;
   private readonly admission: readonly AdmissionPlugin[];
   private readonly deleters: ReadonlyMap<string, Deleter>;
+  /** Warnings per request in flight. */
+  private readonly warnings = new WeakMap<CoreRequest, string[]>();
 
   constructor(options: ApiCoreOptions) {
     this.store = options.store;
@@ -122,6 +136,12 @@ export class ApiCore {
   }
 
   async handle(request: CoreRequest): Promise<CoreResponse> {
+    const response = await this.dispatch(request);
+    const warnings = this.warnings.get(request) ?? [];
+    return warnings.length === 0 ? response : { ...response, warnings };
+  }
+
+  private async dispatch(request: CoreRequest): Promise<CoreResponse> {
     const { info, kind } = request;
     if (info.extra.length > 0) throw resourceNotFound();
     if (info.subresource !== '' && !kind.subresources.includes(info.subresource)) throw resourceNotFound();
@@ -237,7 +257,24 @@ export class ApiCore {
       }
       metadata.namespace = info.namespace;
     }
+    this.checkFields(request, parsed);
     return { ...parsed, apiVersion: apiVersionOf(kind), kind: kind.kind, metadata };
+  }
+
+  /** Field validation: unknown fields are a 400 under Strict (kubectl's default), a warning under Warn. */
+  private checkFields(request: CoreRequest, obj: Json): void {
+    const directive = fieldValidationOf(request.query);
+    if (directive === 'Ignore') return;
+    const unknown = unknownFields(request.kind.kind, obj);
+    if (unknown.length === 0) return;
+    const texts = unknown.map((field) => `unknown field "${field}"`);
+    if (directive === 'Strict') {
+      const { kind } = request;
+      throw badRequest(
+        `${kind.kind} in version "${kind.version}" cannot be handled as a ${kind.kind}: strict decoding error: ${texts.join(', ')}`,
+      );
+    }
+    this.warnings.set(request, [...(this.warnings.get(request) ?? []), ...texts]);
   }
 
   private admit(request: AdmissionRequest): void {
@@ -371,6 +408,7 @@ export class ApiCore {
         throw unsupportedMediaType(type);
     }
     if (!isKubeObject(patched)) throw badRequest('the patch must leave an object with apiVersion, kind and metadata');
+    this.checkFields(request, patched);
     const rv = objectAt(isJsonObject(patchBody) ? patchBody : undefined, 'metadata')?.resourceVersion;
     return this.write(request, old, patched, typeof rv === 'string' ? rv : undefined);
   }

@@ -84,9 +84,21 @@ export function sendStatusOnSocket(socket: Duplex, status: Status): void {
   );
 }
 
-function sendJson(res: ServerResponse, code: number, body: JsonObject, format: 'json' | 'yaml' = 'json'): void {
+function sendJson(
+  res: ServerResponse,
+  code: number,
+  body: JsonObject,
+  format: 'json' | 'yaml' = 'json',
+  warnings: readonly string[] = [],
+): void {
   const { contentType, text } = serialise(body, format);
-  res.writeHead(code, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(text) });
+  const headers: Record<string, string | number | string[]> = {
+    'Content-Type': contentType,
+    'Content-Length': Buffer.byteLength(text),
+  };
+  // RFC 7234 warnings, as the API server sends them (kubectl prints them as "Warning: …").
+  if (warnings.length > 0) headers.Warning = warnings.map((w) => `299 - ${JSON.stringify(w)}`);
+  res.writeHead(code, headers);
   res.end(text);
 }
 
@@ -279,7 +291,7 @@ export class ApiServer {
       ...(contentType === undefined ? {} : { contentType }),
       format,
     });
-    sendJson(res, response.status, response.body, response.format === 'yaml' ? 'yaml' : 'json');
+    sendJson(res, response.status, response.body, response.format === 'yaml' ? 'yaml' : 'json', response.warnings);
   }
 
   private watch(

@@ -291,6 +291,26 @@ spec:
   });
 });
 
+describe('field validation', () => {
+  const typo =
+    'apiVersion: v1\nkind: Pod\nmetadata: {name: typo, namespace: group-vision}\nspec:\n  containers: [{name: c, image: busybox, comand: [sleep, "1"]}]\n';
+
+  it('rejects a misspelt field as kubectl --validate=strict expects', async () => {
+    const result = await t.kubectl(['create', '-f', '-'], { input: typo });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(
+      'Pod in version "v1" cannot be handled as a Pod: strict decoding error: unknown field "spec.containers[0].comand"',
+    );
+  });
+
+  it('only warns with --validate=warn', async () => {
+    const result = await t.kubectl(['create', '-f', '-', '--validate=warn'], { input: typo });
+    expect(result.stdout).toBe('pod/typo created\n');
+    expect(result.stderr).toContain('Warning: unknown field "spec.containers[0].comand"');
+    await t.kubectl(['delete', 'pod', 'typo', '-n', 'group-vision']);
+  });
+});
+
 describe('kubectl typed commands (protobuf bodies)', () => {
   it('creates a namespace and a job that runs to completion, and reads its logs', async () => {
     expect((await t.kubectl(['create', 'namespace', 'scratch-ns'])).stdout).toBe('namespace/scratch-ns created\n');

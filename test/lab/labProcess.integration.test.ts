@@ -9,12 +9,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mountsUnder, run } from './helpers.js';
 
 /**
- * `tether lab start` as a process: the compiled entry (dist/lab/main.js, built by `npm test`; the sources
- * through tsx when there is no build), its files, its one ready line, and a clean stop on SIGTERM.
+ * `tether lab start` as a process: the real CLI (bin/tether.js over dist/, which `npm test` builds), or the
+ * lab's own entry when there is no build (the sources through tsx); its files, its one ready line, and a
+ * clean stop on SIGTERM.
  */
 const repo = fileURLToPath(new URL('../../', import.meta.url));
-const compiled = path.join(repo, 'dist', 'lab', 'main.js');
-const entry = existsSync(compiled) ? [compiled] : ['--import', 'tsx', path.join(repo, 'lab', 'main.ts')];
+const built = existsSync(path.join(repo, 'dist', 'sync-engine', 'cli', 'main.js'));
+const entry = built
+  ? [path.join(repo, 'bin', 'tether.js'), 'lab']
+  : ['--import', 'tsx', path.join(repo, 'lab', 'main.ts')];
 
 let work: string;
 
