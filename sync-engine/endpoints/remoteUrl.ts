@@ -47,10 +47,11 @@ function subpathOf(url: string, raw: string): string {
 }
 
 export function parseRemoteUrl(url: string): RemoteUrl {
-  const match = /^([a-z][a-z0-9+.-]*):\/\/(.*)$/i.exec(url.trim());
-  if (match === null) throw bad(url, FORMS);
-  const scheme = match[1]!.toLowerCase();
-  const rest = match[2]!;
+  const match = /^(?<scheme>[a-z][a-z0-9+.-]*):\/\/(?<rest>.*)$/is.exec(url.trim());
+  const groups = match?.groups;
+  if (groups?.['scheme'] === undefined || groups['rest'] === undefined) throw bad(url, FORMS);
+  const scheme = groups['scheme'].toLowerCase();
+  const rest = groups['rest'];
   switch (scheme) {
     case 'file': {
       if (!rest.startsWith('/')) throw bad(url, 'a file:// URL needs an absolute path, e.g. file:///mnt/share/data');
