@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,8 +9,10 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { LabFaults } from '../../lab/faults.js';
-import { newCredential, PhfsServer } from '../../lab/s3/phfs.js';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import type { FaultSpec } from '../../lab/faults.js';
+import { newCredential } from '../../lab/s3/phfs.js';
 import type { PhfsCredential } from '../../lab/s3/phfs.js';
 import { StateStore } from '../../sync-engine/state/store.js';
 
@@ -21,7 +24,8 @@ export interface PhfsLab {
   readonly dir: string;
   readonly endpoint: string;
   readonly bucket: string;
-  readonly faults: LabFaults;
+  /** Sets the store's injected failures (500/503 answers, latency); resolves once they apply. */
+  setFaults(spec: FaultSpec): Promise<void>;
   readonly users: Record<'admin' | 'alice' | 'bob', PhfsCredential>;
   /** Environment for the SDK / CLIs as `user` (credentials from the standard variables). */
   env(user: 'admin' | 'alice' | 'bob'): Record<string, string>;
@@ -38,24 +42,28 @@ export interface PhfsLab {
 
 export const BUCKET = 'phfs';
 
+const serverScript = fileURLToPath(new URL('./phfsServerProcess.ts', import.meta.url));
+
+/** Starts the store in its own process (see `phfsServerProcess.ts`). */
 export async function startPhfsLab(): Promise<PhfsLab> {
   const dir = await mkdtemp(join(tmpdir(), 'tether-phfs-test-'));
-  const faults = new LabFaults();
   const users = {
     admin: newCredential('admin', { read: ['*'], write: ['*'] }),
     alice: newCredential('alice', { read: ['vision', 'nlp'], write: ['vision'] }),
     bob: newCredential('bob', { read: ['vision'], write: [] }),
   };
-  const server = new PhfsServer({
-    dataDir: join(dir, 'phfs'),
-    bucket: BUCKET,
-    region: 'us-east-1',
-    host: '127.0.0.1',
-    port: 0,
-    credentials: Object.values(users),
-    faults,
+  const child = spawn(process.execPath, ['--import', 'tsx', serverScript, join(dir, 'phfs')], {
+    stdio: ['pipe', 'pipe', 'inherit'],
   });
-  const endpoint = await server.start();
+  const answers = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const nextLine = async (): Promise<string> => {
+    const next = await answers.next();
+    if (next.done === true) throw new Error('the PHFS store process ended');
+    return next.value;
+  };
+  child.stdin.write(`${JSON.stringify(Object.values(users))}\n`);
+  const { endpoint } = JSON.parse(await nextLine()) as { endpoint: string };
+  const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
   await mkdir(join(dir, 'home'), { recursive: true });
   const clients: S3Client[] = [];
   const env = (user: 'admin' | 'alice' | 'bob'): Record<string, string> => ({
@@ -84,7 +92,11 @@ export async function startPhfsLab(): Promise<PhfsLab> {
     dir,
     endpoint,
     bucket: BUCKET,
-    faults,
+    async setFaults(spec) {
+      child.stdin.write(`${JSON.stringify(spec)}\n`);
+      const answer = await nextLine();
+      if (answer !== 'ok') throw new Error(`the PHFS store did not take the faults: ${answer}`);
+    },
     users,
     env,
     useUser(user) {
@@ -126,7 +138,8 @@ export async function startPhfsLab(): Promise<PhfsLab> {
     async stop() {
       for (const store of stores) store.close();
       for (const made of clients) made.destroy();
-      await server.stop();
+      child.stdin.end();
+      await exited;
       await rm(dir, { recursive: true, force: true });
     },
   };

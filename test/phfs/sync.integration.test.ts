@@ -41,7 +41,7 @@ afterAll(async () => {
 });
 beforeEach(async () => {
   work = await mkdtemp(join(tmpdir(), 'tether-phfs-sync-'));
-  lab.faults.apply({ s3: {} });
+  await lab.setFaults({ s3: {} });
   lab.useUser('alice');
 });
 afterEach(async () => {
@@ -175,12 +175,12 @@ describe('phfs:// endpoint against the lab store', () => {
     const pair = newPair('push');
     await writeTree(pair.local, { 'one.txt': '1', 'two.txt': '2', 'three/four.txt': '4' });
     pair.add();
-    lab.faults.apply({ s3: { failNext: 3, failStatus: 503 } });
+    await lab.setFaults({ s3: { failNext: 3, failStatus: 503 } });
     const first = await syncPair(store, pair.name);
     expect(first.problems).toEqual([]);
     expect(first.uploaded).toBe(3);
     await writeFile(join(pair.local, 'one.txt'), 'one again');
-    lab.faults.apply({ s3: { failNext: 3, failStatus: 500 } });
+    await lab.setFaults({ s3: { failNext: 3, failStatus: 500 } });
     const second = await syncPair(store, pair.name);
     expect(second.problems).toEqual([]);
     expect((await lab.get(`${pair.prefix}one.txt`)).toString()).toBe('one again');

@@ -27,8 +27,17 @@ export interface UploadRecord {
   readonly uploadId: string;
   readonly partSize: number;
   readonly size: number;
-  readonly parts: { readonly n: number; readonly etag: string }[];
+  /**
+   * Finished chunks: `n` is the chunk (1-based), `pn` the part number it went up as (absent: `n`). A resumed
+   * upload never reuses a part number that may have been in flight when the process died (a store could
+   * still be writing that dying request), so numbers come from `nextPart`, persisted before each part is sent.
+   */
+  readonly parts: { readonly n: number; readonly pn?: number; readonly etag: string }[];
+  readonly nextPart?: number;
 }
+
+/** S3 numbers parts 1 to 10,000. */
+const MAX_PART_NUMBER = 10_000;
 
 function isUploadRecord(value: unknown): value is UploadRecord {
   if (typeof value !== 'object' || value === null) return false;
@@ -44,6 +53,17 @@ function isUploadRecord(value: unknown): value is UploadRecord {
 
 export function journalKeyFor(path: string, entry: Entry): string {
   return `${UPLOAD_JOURNAL_PREFIX}${partialPathFor(path, entry)}`;
+}
+
+/** Stores that do not implement an operation (s3rver has no ListParts or AbortMultipartUpload) answer so. */
+function isUnsupported(error: unknown): boolean {
+  const failure = s3FailureOf(error);
+  return (
+    failure.status === 405 ||
+    failure.status === 501 ||
+    failure.name === 'MethodNotAllowed' ||
+    failure.name === 'NotImplemented'
+  );
 }
 
 export function readUploadRecord(context: S3Context, journalKey: string): UploadRecord | undefined {
@@ -90,9 +110,11 @@ export async function multipartOffset(context: S3Context, path: string, entry: E
       context.journal?.delete(journalKey);
       return 0;
     }
+    // Without ListParts the journal is the only record; a part it lists was acknowledged by the server.
+    if (isUnsupported(error)) return contiguousBytes(record);
     throw error;
   }
-  const parts = record.parts.filter((p) => held.get(p.n) === p.etag);
+  const parts = record.parts.filter((p) => held.get(p.pn ?? p.n) === p.etag);
   const kept: UploadRecord = { ...record, parts };
   context.journal?.put(journalKey, kept);
   return contiguousBytes(kept);
@@ -105,7 +127,8 @@ export async function abortUpload(context: S3Context, record: UploadRecord): Pro
     );
   } catch (error) {
     const failure = s3FailureOf(error);
-    if (failure.name !== 'NoSuchUpload' && failure.status !== 404) throw error;
+    // Gone already, or a store that cannot abort (its parts expire by its own rules): nothing more to do here.
+    if (failure.name !== 'NoSuchUpload' && failure.status !== 404 && !isUnsupported(error)) throw error;
   }
 }
 
@@ -155,7 +178,12 @@ export async function uploadMultipart(
     context.journal?.put(journalKey, record);
   }
   const { uploadId, partSize } = record;
-  const parts = new Map(record.parts.map((p) => [p.n, p.etag]));
+  const firstChunk = Math.floor(resumeAt / partSize) + 1;
+  // Chunks from `firstChunk` on are sent (again) under fresh part numbers; what the journal says of them is stale.
+  const parts = new Map(
+    record.parts.filter((p) => p.n < firstChunk).map((p) => [p.n, { pn: p.pn ?? p.n, etag: p.etag }]),
+  );
+  let nextPart = Math.max(record.nextPart ?? 1, ...[...parts.values()].map((p) => p.pn + 1));
   // The whole content's hash is known only when every byte passes through this process.
   const hash = resumeAt === 0 ? createHash('sha256') : undefined;
   const reader = new ChunkReader(file.stream, hash, (bytes) => hooks.onBytes?.(bytes));
@@ -163,21 +191,28 @@ export async function uploadMultipart(
   const inFlight = new Set<Promise<void>>();
   let failure: Error | undefined;
   const save = (): void => {
-    const list = [...parts].map(([n, etag]) => ({ n, etag })).sort((a, b) => a.n - b.n);
-    context.journal?.put(journalKey, { ...record, parts: list });
+    const list = [...parts].map(([n, p]) => ({ n, pn: p.pn, etag: p.etag })).sort((a, b) => a.n - b.n);
+    context.journal?.put(journalKey, { ...record, parts: list, nextPart });
   };
+  if (nextPart + (totalParts - firstChunk) > MAX_PART_NUMBER) {
+    await abortUpload(context, record);
+    context.journal?.delete(journalKey);
+    throw new Error(`${request.path}: the interrupted upload has used up its part numbers; it starts over next time`);
+  }
   try {
-    for (let n = Math.floor(resumeAt / partSize) + 1; n <= totalParts; n++) {
+    for (let n = firstChunk; n <= totalParts; n++) {
       const expected = n === totalParts ? entry.size - (n - 1) * partSize : partSize;
       const body = await reader.read(expected);
       if (body.length !== expected) throw new Error(`${request.path} ended early (part ${n} of ${totalParts} short)`);
+      const pn = nextPart++;
+      save();
       const task = context.client
         .send(
           new UploadPartCommand({
             Bucket: context.bucket,
             Key: key,
             UploadId: uploadId,
-            PartNumber: n,
+            PartNumber: pn,
             Body: body,
             ContentLength: body.length,
           }),
@@ -185,7 +220,7 @@ export async function uploadMultipart(
         )
         .then((answer) => {
           if (answer.ETag === undefined) throw new Error(`the server returned no ETag for part ${n}`);
-          parts.set(n, answer.ETag);
+          parts.set(n, { pn, etag: answer.ETag });
           save();
         });
       const tracked: Promise<void> = task.then(
@@ -231,7 +266,7 @@ export async function uploadMultipart(
       Key: key,
       UploadId: uploadId,
       MultipartUpload: {
-        Parts: [...parts].sort((a, b) => a[0] - b[0]).map(([n, etag]) => ({ PartNumber: n, ETag: etag })),
+        Parts: [...parts].sort((a, b) => a[0] - b[0]).map(([, p]) => ({ PartNumber: p.pn, ETag: p.etag })),
       },
     }),
     signalOption,
