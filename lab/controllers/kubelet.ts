@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { objectAt, objectsAt, stringAt, stringsAt } from '../objects/json.js';
@@ -12,6 +11,7 @@ import type { PodRuntime, Sandbox, SandboxVolume } from '../runtime/contract.js'
 import type { Deleter } from '../server/deletion.js';
 import type { VolumeStorage } from '../storage/volumes.js';
 import type { EventRecorder } from './events.js';
+import { RotatingLog } from './podLogs.js';
 import { containerOf, containerStatus, imageIdOf, isFinished, setCondition, statusOf } from './podStatus.js';
 import type { ContainerState } from './podStatus.js';
 import { claimNamesOf, decide } from './scheduler.js';
@@ -441,14 +441,20 @@ export class Kubelet {
     record.startedAt = timestamp();
     record.containerID = `containerd://${randomBytes(32).toString('hex')}`;
     record.podIP ??= `10.244.${record.node.charCodeAt(record.node.length - 1) % 16}.${this.ipCounter++ % 250}`;
-    const logFile = createWriteStream(this.logPath(pod, false), { flags: 'a' });
+    const logFile = new RotatingLog(this.logPath(pod, false));
     let open = 2;
     const closeOne = (): void => {
       if (--open === 0) logFile.end();
     };
     sandbox.main.stdout.on('end', closeOne).pipe(logFile, { end: false });
     sandbox.main.stderr.on('end', closeOne).pipe(logFile, { end: false });
-    record.logsClosed = new Promise((resolve) => logFile.on('close', () => resolve()));
+    record.logsClosed = new Promise((resolve) => {
+      logFile.on('close', () => resolve());
+      logFile.on('error', (error) => {
+        this.options.onError(error);
+        resolve();
+      });
+    });
     sandbox.main.stdin.end();
     const startedAt = record.startedAt;
     const updated = this.updateStatus(record, (status) => {
