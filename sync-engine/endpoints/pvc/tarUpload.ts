@@ -90,6 +90,30 @@ async function commit(shell: PodShell, commits: readonly Commit[], hooks: WriteH
   }
 }
 
+/**
+ * Rethrows a failed upload as no-space, with the bytes needed and the bytes free on the volume (from `df`),
+ * when the volume says so or is too full for it (BusyBox reports a full disk as a bare "I/O error").
+ */
+async function withSpaceDetail(shell: PodShell, needed: number, error: unknown, cleanup?: string): Promise<never> {
+  if (!(error instanceof TetherError) || (error.code !== 'no-space' && error.code !== 'transfer-failed')) throw error;
+  if (cleanup !== undefined && error.code === 'no-space')
+    await shell.run('rm -f -- "$1"', [cleanup]).catch(() => undefined);
+  const df = await shell.run('df -P -k . | tail -n 1', []).catch(() => undefined);
+  const availableKiB = Number(df?.stdout.toString().trim().split(/\s+/)[3]);
+  const known = Number.isFinite(availableKiB);
+  if (error.code !== 'no-space' && (!known || availableKiB * 1024 >= needed)) throw error;
+  if (cleanup !== undefined && error.code !== 'no-space')
+    await shell.run('rm -f -- "$1"', [cleanup]).catch(() => undefined);
+  const after =
+    cleanup === undefined ? undefined : await shell.run('df -P -k . | tail -n 1', []).catch(() => undefined);
+  const freeKiB = Number((after ?? df)?.stdout.toString().trim().split(/\s+/)[3]);
+  throw new TetherError(
+    'no-space',
+    `no space left on ${shell.displayName}: the transfer needs ${needed} bytes, ${Number.isFinite(freeKiB) ? `${freeKiB * 1024} bytes free` : 'free space unknown'}; free space on the volume or grow the claim`,
+    { cause: error },
+  );
+}
+
 /** Passes bytes through, counting them and hashing them when asked. */
 function meter(onBytes: ((n: number) => void) | undefined, hash: ReturnType<typeof createHash> | undefined): Transform {
   return new Transform({
@@ -254,7 +278,9 @@ export async function writeRemoteFiles(
   };
   let small: WriteRequest[] = [];
   const flush = async (): Promise<void> => {
-    if (small.length > 0) await uploadBatch(shell, small, next, hooks);
+    const needed = small.reduce((sum, r) => sum + r.entry.size, 0);
+    if (small.length > 0)
+      await uploadBatch(shell, small, next, hooks).catch((error: unknown) => withSpaceDetail(shell, needed, error));
     small = [];
   };
   // Requests with invalid paths are refused up front, but their streams must still be consumed in order.
@@ -272,7 +298,14 @@ export async function writeRemoteFiles(
       const item = await next();
       if (item?.path !== request.path)
         throw new TetherError('internal', `upload stream out of order at ${request.path}`);
-      await uploadLarge(shell, request, item, hooks);
+      await uploadLarge(shell, request, item, hooks).catch((error: unknown) =>
+        withSpaceDetail(
+          shell,
+          request.entry.size - request.offset,
+          error,
+          dotted(partialPathFor(request.path, request.entry)),
+        ),
+      );
       continue;
     }
     small.push(request);
