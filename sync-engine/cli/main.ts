@@ -5,6 +5,8 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { COMPARE_MODES, SYNC_MODES } from '../core/plan.js';
 import type { CompareMode, SyncMode } from '../core/plan.js';
 import { parseMaxDelete } from '../core/safety.js';
+import type { S3Flags } from '../endpoints/phfs/pairOptions.js';
+import { s3PairOptions } from '../endpoints/phfs/pairOptions.js';
 import { formatRemoteUrl, parseRemoteUrl } from '../endpoints/remoteUrl.js';
 import { TetherError } from '../errors.js';
 import { StateStore } from '../state/store.js';
@@ -69,10 +71,16 @@ export function buildProgram(): Command {
       'halt when a sync would delete more than N files or P% (default 50%)',
       checkMaxDelete,
     )
+    .option('--s3-endpoint <url>', 'phfs:// and s3://: the S3 endpoint (default: AWS_ENDPOINT_URL, else AWS)')
+    .option('--s3-bucket <name>', 'phfs://: the bucket PHFS keeps groups in (default phfs)')
+    .option('--s3-region <region>', 'phfs:// and s3://: the region (default: AWS_REGION, else us-east-1)')
+    .option('--s3-path-style', 'phfs:// and s3://: path-style URLs (default with --s3-endpoint)')
+    .option('--no-s3-path-style', 'phfs:// and s3://: virtual-hosted URLs')
+    .option('--aws-profile <name>', 'phfs:// and s3://: the AWS profile with the credentials (default: the SDK chain)')
     .action(
       (
         name: string,
-        opts: {
+        opts: S3Flags & {
           local: string;
           remote: string;
           mode: SyncMode;
@@ -100,6 +108,7 @@ export function buildProgram(): Command {
             compare: opts.compare,
             ignore: opts.ignore,
             ...(opts.maxDelete === undefined ? {} : { maxDelete: opts.maxDelete }),
+            options: s3PairOptions(opts),
           });
           print(
             `added pair ${record.name}: ${record.localPath} ⇄ ${record.remoteUrl} [${record.mode}, ${record.compare}]`,

@@ -1,6 +1,7 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { TetherError } from '../../errors.js';
 import type { RemoteUrl } from '../remoteUrl.js';
+import { checkEndpoint } from './pairOptions.js';
 
 /**
  * Where an S3 remote lives and how to talk to it. Stored in the pair's `options` (never secrets: credentials
@@ -48,28 +49,6 @@ export function settingsFrom(options: Readonly<Record<string, unknown>>, env: No
     ...(pathStyle === undefined ? {} : { pathStyle }),
     ...(profile === undefined ? {} : { profile }),
   };
-}
-
-/** Rejects endpoint URLs the SDK would misread, with a message that says what form is expected. */
-export function checkEndpoint(endpoint: string): void {
-  let url: URL;
-  try {
-    url = new URL(endpoint);
-  } catch {
-    throw new TetherError(
-      'bad-argument',
-      `S3 endpoint "${endpoint}" is not a URL; expected e.g. https://phfs.example.com`,
-    );
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new TetherError('bad-argument', `S3 endpoint "${endpoint}" must start with http:// or https://`);
-  }
-  if (url.username !== '' || url.password !== '') {
-    throw new TetherError(
-      'bad-argument',
-      'the S3 endpoint URL must not carry credentials; use AWS_ACCESS_KEY_ID/AWS_PROFILE',
-    );
-  }
 }
 
 /** `phfs://GROUP/PATH` → `s3://<bucket>/groups/GROUP/PATH`; `s3://BUCKET/PREFIX` as written. */
