@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { lstat, mkdir, realpath, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { objectAt, objectsAt, stringAt, stringsAt } from '../objects/json.js';
 import type { JsonObject } from '../objects/json.js';
@@ -56,6 +56,26 @@ interface PodRecord {
 
 /** How long a stopping sandbox may take before the pod is removed anyway. */
 const stopTimeoutMs = 15_000;
+
+/**
+ * A mount's subPath inside a volume, made if missing, without following symbolic links: a container could
+ * otherwise plant `link -> /` in a shared volume and have the next pod mount the host (CVE-2017-1002101).
+ * Undefined when the path leaves the volume or crosses a link.
+ */
+async function subPathIn(volumeRoot: string, subPath: string): Promise<string | undefined> {
+  const segments = subPath.split('/').filter((segment) => segment !== '' && segment !== '.');
+  if (segments.includes('..')) return undefined;
+  let current = await realpath(volumeRoot);
+  for (const [index, segment] of segments.entries()) {
+    const next = path.join(current, segment);
+    const info = await lstat(next).catch(() => undefined);
+    if (info === undefined) await mkdir(next, { mode: 0o777 });
+    else if (info.isSymbolicLink()) return undefined;
+    else if (!info.isDirectory() && !(info.isFile() && index === segments.length - 1)) return undefined;
+    current = next;
+  }
+  return current;
+}
 
 function backoffMs(restarts: number): number {
   return restarts <= 1 ? 0 : Math.min(10_000 * 2 ** (restarts - 2), 300_000);
@@ -311,8 +331,14 @@ export class Kubelet {
       const volume = volumes.get(stringAt(mount, 'name') ?? '');
       if (volume === undefined) continue;
       const subPath = stringAt(mount, 'subPath') ?? '';
-      const hostPath = subPath === '' ? volume.hostPath : path.join(volume.hostPath, subPath);
-      if (subPath !== '') await mkdir(hostPath, { recursive: true, mode: 0o777 });
+      const hostPath = subPath === '' ? volume.hostPath : await subPathIn(volume.hostPath, subPath);
+      if (hostPath === undefined) {
+        return {
+          reason: 'CreateContainerConfigError',
+          event: 'Failed',
+          message: `Error: failed to prepare subPath for volumeMount "${stringAt(mount, 'name') ?? ''}" of container "${containerOf(pod).name}": subPath "${subPath}" is not a directory or file inside the volume (symbolic links are not followed)`,
+        };
+      }
       mounts.push({
         mountPath: stringAt(mount, 'mountPath') ?? '/',
         hostPath,

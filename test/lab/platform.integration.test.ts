@@ -36,6 +36,7 @@ function pod(
     restartPolicy?: string;
     activeDeadlineSeconds?: number;
     namespace?: string;
+    subPath?: string;
   } = {},
 ): V1Pod {
   return model<V1Pod>({
@@ -49,7 +50,17 @@ function pod(
           name: 'main',
           image: options.image ?? 'busybox',
           command: options.command ?? ['sleep', '3600'],
-          ...(options.claim === undefined ? {} : { volumeMounts: [{ name: 'data', mountPath: '/data' }] }),
+          ...(options.claim === undefined
+            ? {}
+            : {
+                volumeMounts: [
+                  {
+                    name: 'data',
+                    mountPath: '/data',
+                    ...(options.subPath === undefined ? {} : { subPath: options.subPath }),
+                  },
+                ],
+              }),
         },
       ],
       ...(options.claim === undefined
@@ -169,6 +180,25 @@ describe('volumes', () => {
     const listing = await exec('rwo-b', ['ls', '/data/checkpoints/resnet50']);
     expect(listing.stdout).toBe('config.yaml\nepoch-001.ckpt\nepoch-002.ckpt\nepoch-003.ckpt\n');
     await core.deleteNamespacedPod({ namespace: ns, name: 'rwo-b' });
+  });
+
+  it('mounts a subPath of a claim, but never through a symbolic link planted in it', async () => {
+    await create(pod('planter', { claim: 'vision-archive' }));
+    await waitPhase('planter', 'Running');
+    await exec('planter', ['sh', '-c', 'mkdir -p /data/sub && echo inside > /data/sub/file && ln -s / /data/escape']);
+    const withSubPath = (name: string, subPath: string): V1Pod => pod(name, { claim: 'vision-archive', subPath });
+    await create(withSubPath('sub-ok', 'sub'));
+    await waitPhase('sub-ok', 'Running');
+    expect((await exec('sub-ok', ['cat', '/data/file'])).stdout).toBe('inside\n');
+    await create(withSubPath('sub-escape', 'escape/etc'));
+    const event = await eventually('a Failed event', async () =>
+      (await eventsOf('sub-escape')).find((e) => e.reason === 'Failed'),
+    );
+    expect(event.message).toContain('failed to prepare subPath for volumeMount "data" of container "main"');
+    expect((await read('sub-escape')).status?.containerStatuses?.[0]?.state?.waiting?.reason).toBe(
+      'CreateContainerConfigError',
+    );
+    for (const name of ['planter', 'sub-ok', 'sub-escape']) await core.deleteNamespacedPod({ namespace: ns, name });
   });
 
   it.skipIf(process.getuid?.() !== 0)(
