@@ -261,15 +261,16 @@ export async function startLab(options: LabOptions): Promise<Lab> {
 
   let api: ApiServer | undefined;
   let phfs: PhfsServer | undefined;
+  // Stop taking requests first, then the controllers, then the sandboxes, and unmount last.
   const stop = async (): Promise<void> => {
+    await api?.close();
+    await phfs?.stop();
     await jobs.stop();
     await quota.stop();
+    await namespaces.stop();
     await kubelet.stop();
     await runtime.stopAll().catch(onError);
     await binder.stop();
-    await namespaces.idle();
-    await api?.close();
-    await phfs?.stop();
     await storage.unmountAll();
   };
 

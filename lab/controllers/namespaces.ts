@@ -13,8 +13,9 @@ export function namespaceDeleter(
   store: ObjectStore,
   deleterFor: (kind: KindInfo) => Deleter,
   onError: (error: unknown) => void,
-): { deleter: Deleter; idle: () => Promise<void> } {
+): { deleter: Deleter; idle: () => Promise<void>; stop: () => Promise<void> } {
   const running = new Set<Promise<void>>();
+  let stopped = false;
 
   const empty = async (namespace: string): Promise<void> => {
     // Pods first, so that claims lose their users; then everything else; claims last (pvc-protection).
@@ -23,8 +24,11 @@ export function namespaceDeleter(
       ...kinds.filter((k) => k.namespaced && k.stored && k !== K.pods && k !== K.claims),
       K.claims,
     ];
-    for (let round = 0; round < 50; round++) {
-      let remaining = 0;
+    let remaining = 1;
+    // Objects with finalizers (claims still in use, or a user's own finalizer) hold the namespace in
+    // Terminating, as on a real cluster; give up after a minute and leave it so.
+    for (let round = 0; round < 600 && remaining > 0 && !stopped; round++) {
+      remaining = 0;
       for (const kind of order) {
         for (const obj of store.list(kind, namespace)) {
           remaining++;
@@ -39,10 +43,9 @@ export function namespaceDeleter(
           });
         }
       }
-      if (remaining === 0) break;
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      if (remaining > 0) await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    store.remove(K.namespaces, '', namespace);
+    if (remaining === 0) store.remove(K.namespaces, '', namespace);
   };
 
   const deleter: Deleter = (_kind, obj) => {
@@ -75,6 +78,10 @@ export function namespaceDeleter(
   return {
     deleter,
     idle: async () => {
+      await Promise.all(running);
+    },
+    stop: async () => {
+      stopped = true;
       await Promise.all(running);
     },
   };
