@@ -174,9 +174,30 @@ describe('pvc:// endpoint against the lab', () => {
     expect(await helperPods('group-vision')).toBe('');
   }, 180_000);
 
-  it('tells a read-only user so, names a Pending claim, and a missing claim', async () => {
+  it('a read-only user pulls through the viewer pod that mounts the claim; pushing is refused as read-only', async () => {
+    const { name, local } = newPair({
+      remote: 'pvc://bob@group-vision/vision-datasets/datasets/cifar-mini',
+      mode: 'pull',
+    });
+    await mkdir(local, { recursive: true });
+    const pulled = await syncPair(store, name);
+    expect(pulled.problems).toEqual([]);
+    expect((await snapshot(local)).has('labels.csv')).toBe(true);
+    expect(await readFile(join(local, 'labels.csv'), 'utf8')).toContain('airplane');
+
+    const push = newPair({ remote: 'pvc://bob@group-vision/vision-datasets/datasets/cifar-mini', mode: 'push' });
+    await writeTree(push.local, { 'mine.txt': 'bob was here' });
+    const refused = await syncPair(store, push.name).then(
+      (summary) => summary.problems.map((p) => p.message).join('\n'),
+      (error: unknown) => (error instanceof Error ? error.message : String(error)),
+    );
+    expect(refused).toMatch(/read-only/);
+    expect(await helperPods('group-vision')).toBe('');
+  }, 120_000);
+
+  it('tells a user without any way in that the claim is read-only for them, names a Pending claim, and a missing claim', async () => {
     const options = { options: { kubeconfig: lab.lab.kubeconfig } };
-    await expect(openRemote('pvc://bob@group-vision/vision-datasets', options)).rejects.toMatchObject({
+    await expect(openRemote('pvc://bob@group-vision/vision-checkpoints', options)).rejects.toMatchObject({
       code: 'permission-denied',
       message: expect.stringContaining('read-only for you') as unknown,
     });

@@ -81,6 +81,7 @@ export async function canI(
   verb: string,
   resource: string,
   subresource?: string,
+  name?: string,
 ): Promise<boolean> {
   const api = kubeConfig.makeApiClient(AuthorizationV1Api);
   try {
@@ -89,7 +90,13 @@ export async function canI(
         apiVersion: 'authorization.k8s.io/v1',
         kind: 'SelfSubjectAccessReview',
         spec: {
-          resourceAttributes: { namespace, verb, resource, ...(subresource === undefined ? {} : { subresource }) },
+          resourceAttributes: {
+            namespace,
+            verb,
+            resource,
+            ...(subresource === undefined ? {} : { subresource }),
+            ...(name === undefined ? {} : { name }),
+          },
         },
       },
     });

@@ -16,6 +16,7 @@ import type {
 import type { HelperPod } from './helperPod.js';
 import { canI, checkClaim, createHelperPod, deleteOrphans, HELPER_MOUNT, mountingPod } from './helperPod.js';
 import { dotted, PodShell } from './podShell.js';
+import { findMountingPod, podPathFor } from './existingPod.js';
 import type { ProbeResult } from './probe.js';
 import { probePod } from './probe.js';
 import { scanRemote } from './remoteScan.js';
@@ -46,6 +47,8 @@ export interface PvcEndpointOptions {
   /** Offer only the v4 exec protocol (clusters without the v5 translation; tests). */
   readonly v4Only?: boolean;
   readonly startTimeoutMs?: number;
+  /** Use this Running pod that mounts the claim instead of a helper pod. */
+  readonly pod?: string;
 }
 
 /** Reads the PVC settings a pair stores in its options (`kubeconfig`, `helperImage`, `execProtocol`). */
@@ -60,12 +63,14 @@ export function pvcOptionsFrom(options: Readonly<Record<string, unknown>>): Omit
   const kubeconfig = text('kubeconfig');
   const helperImage = text('helperImage');
   const protocol = text('execProtocol');
+  const pod = text('pod');
   if (protocol !== undefined && protocol !== 'v4' && protocol !== 'auto')
     throw new TetherError('bad-argument', `the pair option execProtocol must be "auto" or "v4", not "${protocol}"`);
   return {
     ...(kubeconfig === undefined ? {} : { kubeconfig }),
     ...(helperImage === undefined ? {} : { helperImage }),
     ...(protocol === 'v4' ? { v4Only: true } : {}),
+    ...(pod === undefined ? {} : { pod }),
   };
 }
 
@@ -119,6 +124,8 @@ export class PvcEndpoint implements Endpoint {
     readonly shell: PodShell,
     readonly probe: ProbeResult,
     private readonly helper: HelperPod | undefined,
+    /** True when the claim is mounted read-only in the pod used (a viewer pod): only pulls can work. */
+    readonly readOnly = false,
   ) {}
 
   scan(options?: ScanOptions): Promise<ScanResult> {
@@ -191,14 +198,38 @@ export async function createPvcEndpoint(location: PvcLocation, options: PvcEndpo
   const kubeConfig = loadKubeConfig(location, options);
   const { namespace, pvc } = location;
   const user = kubeConfig.getCurrentUser()?.name ?? 'you';
-  if (
-    !(await canI(kubeConfig, namespace, 'create', 'pods')) ||
-    !(await canI(kubeConfig, namespace, 'create', 'pods', 'exec'))
-  )
-    throw new TetherError(
-      'permission-denied',
-      `${options.displayName} is read-only for you: ${user} may not create pods and exec into them in namespace ${namespace}, so Tether cannot start a helper pod there; ask a namespace admin for the edit role`,
+  const mayCreate =
+    options.pod === undefined &&
+    (await canI(kubeConfig, namespace, 'create', 'pods')) &&
+    (await canI(kubeConfig, namespace, 'create', 'pods', 'exec'));
+  if (!mayCreate) {
+    // No helper pod of one's own: go through a Running pod that mounts the claim (a notebook, a viewer).
+    await checkClaim(kubeConfig, namespace, pvc);
+    const mount = await findMountingPod(kubeConfig, namespace, pvc, options.pod);
+    if (mount === undefined)
+      throw new TetherError(
+        'permission-denied',
+        `${options.displayName} is read-only for you: ${user} may not create pods and exec into them in namespace ${namespace}, so Tether cannot start a helper pod there, and no Running pod you may exec into mounts the claim; ask a namespace admin for the edit role`,
+      );
+    const root = podPathFor(mount, location.subpath);
+    if (root === undefined)
+      throw new TetherError(
+        'bad-url',
+        `the pod ${namespace}/${mount.pod} mounts only ${mount.subPath} of the PVC ${pvc}, not ${location.subpath}`,
+      );
+    const shell = new PodShell(
+      {
+        kubeConfig,
+        namespace,
+        pod: mount.pod,
+        container: mount.container,
+        ...(options.v4Only === true ? { v4Only: true } : {}),
+      },
+      root,
+      options.displayName,
     );
+    return new PvcEndpoint(options.displayName, shell, await probePod(shell), undefined, mount.readOnly);
+  }
   const { accessModes } = await checkClaim(kubeConfig, namespace, pvc);
   const rwo = accessModes.includes('ReadWriteOnce') && !accessModes.includes('ReadWriteMany');
   const sameNodeAs = rwo ? await mountingPod(kubeConfig, namespace, pvc) : undefined;
