@@ -19,7 +19,7 @@ import { rootPrefixOf } from './listing.js';
 import { multipartOffset } from './multipart.js';
 import { s3Error } from './s3Errors.js';
 import type { MetadataCache } from './scan.js';
-import { scanS3 } from './scan.js';
+import { loadMetadataCache, saveMetadataCache, scanS3 } from './scan.js';
 import { createS3Client, rootOf } from './settings.js';
 import type { S3Settings } from './settings.js';
 import { makeDirs, removeObjects, removeTemporaryObjects, renameObject, updateMetadata } from './treeOps.js';
@@ -57,6 +57,7 @@ export class S3Endpoint implements Endpoint {
   /** Bytes downloaded to hash objects that had no stored SHA-256 (the cost of strict mode on foreign uploads). */
   streamedHashBytes = 0;
   private closed = false;
+  private cacheLoaded = false;
 
   constructor(remote: RemoteUrl, options: S3EndpointOptions) {
     const root = rootOf(remote, options.settings);
@@ -93,7 +94,13 @@ export class S3Endpoint implements Endpoint {
   }
 
   async scan(options: ScanOptions = {}): Promise<ScanResult> {
-    const { result, stored } = await scanS3(this.context, this.cache, options);
+    if (!this.cacheLoaded) {
+      loadMetadataCache(this.context.journal, this.cache);
+      this.cacheLoaded = true;
+    }
+    const before = this.cache.size;
+    const { result, stored, headed } = await scanS3(this.context, this.cache, options);
+    if (headed > 0 || this.cache.size !== before) saveMetadataCache(this.context.journal, this.cache);
     this.stored = stored;
     return result;
   }

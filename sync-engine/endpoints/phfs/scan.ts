@@ -3,14 +3,46 @@ import pLimit from 'p-limit';
 import type { Entry } from '../../core/entry.js';
 import { TetherError } from '../../errors.js';
 import type { ScanOptions, ScanResult } from '../endpoint.js';
-import type { S3Context } from './context.js';
-import { classifyListing, fileEntryOf } from './listing.js';
+import type { JournalPort, S3Context } from './context.js';
+import { classifyListing, fileEntryOf, META_MTIME, META_SHA256 } from './listing.js';
 import type { ListedObject } from './listing.js';
 import { UPLOAD_JOURNAL_PREFIX } from './multipart.js';
 import { isNotFound } from './s3Errors.js';
 
-/** What a HEAD told about one version of an object (keyed by key, ETag and size), kept between scans. */
+/**
+ * What a HEAD told about one version of an object (keyed by key, ETag, size and LastModified), kept between
+ * scans and between runs, so a no-op sync of a large tree is one listing and no HEAD requests.
+ */
 export type MetadataCache = Map<string, Readonly<Record<string, string>>>;
+
+/** Where the cache is kept between runs, in the pair's journal. */
+export const METADATA_CACHE_KEY = 's3-metadata-cache';
+
+/** Reads the persisted cache; anything malformed is ignored (the objects are asked again). */
+export function loadMetadataCache(journal: JournalPort | undefined, into: MetadataCache): void {
+  const value = journal?.get(METADATA_CACHE_KEY);
+  if (!Array.isArray(value)) return;
+  for (const item of value) {
+    if (!Array.isArray(item) || typeof item[0] !== 'string' || typeof item[1] !== 'object' || item[1] === null)
+      continue;
+    const metadata: Record<string, string> = {};
+    for (const [k, v] of Object.entries(item[1] as Record<string, unknown>)) if (typeof v === 'string') metadata[k] = v;
+    into.set(item[0], metadata);
+  }
+}
+
+/** Keeps only what Tether reads (mtime, sha256) so the cache stays small. */
+export function saveMetadataCache(journal: JournalPort | undefined, cache: MetadataCache): void {
+  if (journal === undefined) return;
+  const items: [string, Record<string, string>][] = [];
+  for (const [id, metadata] of cache) {
+    const kept: Record<string, string> = {};
+    if (metadata[META_MTIME] !== undefined) kept[META_MTIME] = metadata[META_MTIME];
+    if (metadata[META_SHA256] !== undefined) kept[META_SHA256] = metadata[META_SHA256];
+    items.push([id, kept]);
+  }
+  journal.put(METADATA_CACHE_KEY, items);
+}
 
 export function cacheKey(key: string, object: ListedObject): string {
   return `${key}\0${object.etag}\0${object.size}\0${object.lastModifiedMs}`;
@@ -57,7 +89,7 @@ export async function scanS3(
   context: S3Context,
   cache: MetadataCache,
   options: ScanOptions,
-): Promise<{ result: ScanResult; stored: Map<string, string> }> {
+): Promise<{ result: ScanResult; stored: Map<string, string>; headed: number }> {
   let objects: ListedObject[];
   try {
     objects = await listAll(context, options.signal);
@@ -71,6 +103,7 @@ export async function scanS3(
   const limit = pLimit(16);
   const fresh: MetadataCache = new Map();
   let seen = entries.length;
+  let headed = 0;
   options.onProgress?.(seen);
   const files = await Promise.all(
     listing.files.map(({ path, object }) =>
@@ -84,6 +117,7 @@ export async function scanS3(
               options.signal === undefined ? {} : { abortSignal: options.signal },
             );
             metadata = head.Metadata ?? {};
+            headed++;
           } catch (error) {
             if (isNotFound(error)) return undefined;
             if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 412)
@@ -109,5 +143,5 @@ export async function scanS3(
   for (const record of context.journal?.list() ?? []) {
     if (record.key.startsWith(UPLOAD_JOURNAL_PREFIX)) temporaries.push(record.key.slice(UPLOAD_JOURNAL_PREFIX.length));
   }
-  return { result: { entries, problems: listing.problems, temporaries, unlisted: [] }, stored };
+  return { result: { entries, problems: listing.problems, temporaries, unlisted: [] }, stored, headed };
 }

@@ -1,0 +1,61 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { JournalPort } from '../../sync-engine/endpoints/phfs/context.js';
+import { S3Endpoint } from '../../sync-engine/endpoints/phfs/s3Endpoint.js';
+import { parseRemoteUrl } from '../../sync-engine/endpoints/remoteUrl.js';
+import { startPhfsLab } from './helpers.js';
+import type { PhfsLab } from './helpers.js';
+
+/** The endpoint on its own, with a client that counts the requests it makes. */
+let lab: PhfsLab;
+
+beforeAll(async () => {
+  lab = await startPhfsLab();
+}, 60_000);
+afterAll(async () => {
+  await lab.stop();
+});
+
+function memoryJournal(): JournalPort {
+  const values = new Map<string, unknown>();
+  return {
+    put: (key, value) => void values.set(key, JSON.parse(JSON.stringify(value)) as unknown),
+    get: (key) => values.get(key),
+    delete: (key) => void values.delete(key),
+    list: () => [...values].map(([key, value]) => ({ key, value })),
+  };
+}
+
+function countingEndpoint(journal: JournalPort): { endpoint: S3Endpoint; counts: Map<string, number> } {
+  const counts = new Map<string, number>();
+  const client = lab.client('admin');
+  client.middlewareStack.add(
+    (next, context) => (args) => {
+      counts.set(context.commandName ?? '?', (counts.get(context.commandName ?? '?') ?? 0) + 1);
+      return next(args);
+    },
+    { step: 'initialize' },
+  );
+  const endpoint = new S3Endpoint(parseRemoteUrl('s3://phfs/cache-test'), { settings: {}, journal, client });
+  return { endpoint, counts };
+}
+
+it('pages through more than 1,000 keys, and a later run reads mtimes from the cache instead of HEAD requests', async () => {
+  const puts: Promise<void>[] = [];
+  for (let i = 0; i < 1100; i++) puts.push(lab.put(`cache-test/d${i % 7}/f${i}.txt`, `${i}`));
+  await Promise.all(puts);
+  const journal = memoryJournal();
+
+  const first = countingEndpoint(journal);
+  const scanned = await first.endpoint.scan();
+  expect(scanned.entries.filter((e) => e.kind === 'file')).toHaveLength(1100);
+  expect(scanned.entries.filter((e) => e.kind === 'dir')).toHaveLength(7);
+  expect(first.counts.get('ListObjectsV2Command')).toBeGreaterThanOrEqual(2);
+  expect(first.counts.get('HeadObjectCommand')).toBe(1100);
+
+  await lab.put('cache-test/d0/f0.txt', 'changed');
+  const second = countingEndpoint(journal);
+  const again = await second.endpoint.scan();
+  expect(again.entries.filter((e) => e.kind === 'file')).toHaveLength(1100);
+  // Only the object that changed (new ETag) is asked again.
+  expect(second.counts.get('HeadObjectCommand')).toBe(1);
+}, 180_000);
