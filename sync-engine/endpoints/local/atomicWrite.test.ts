@@ -7,9 +7,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Entry, Problem } from '../../core/entry.js';
 import { partialPathFor } from '../../core/temporaries.js';
 import type { IncomingFile, WriteRequest } from '../endpoint.js';
+import { SMALL_FILE_BYTES } from './fsUtil.js';
 import { createLocalEndpoint } from './localEndpoint.js';
 import type { LocalEndpoint } from './localEndpoint.js';
 import { fileEntry, incomingFrom, readAll, TempDirs, writeFile } from './testFixtures.js';
+import type { Content } from './testFixtures.js';
 
 const dirs = new TempDirs();
 afterEach(() => dirs.cleanup());
@@ -25,7 +27,7 @@ interface Recorded {
 
 async function write(
   endpoint: LocalEndpoint,
-  files: { request: WriteRequest; content: Buffer | Error }[],
+  files: { request: WriteRequest; content: Content }[],
   signal?: AbortSignal,
 ): Promise<Recorded> {
   const recorded: Recorded = { done: [], problems: [], bytes: 0 };
@@ -152,27 +154,41 @@ describe('readFiles → writeFiles between two local endpoints', () => {
     expect(readdirSync(root)).toEqual([partialPathFor('a', entry)]);
   });
 
-  it('keeps the partial file when the source fails, and goes on with the next file', async () => {
+  it('keeps what a large file received when the source fails, and goes on with the next file', async () => {
     const root = dirs.make();
-    const entry = fileEntry('broken', 100, T);
+    const broken = fileEntry('broken', SMALL_FILE_BYTES + 100_000, T);
+    const short = fileEntry('short', SMALL_FILE_BYTES + 10, T);
     const endpoint = await createLocalEndpoint(root);
+    const reset = new Error('connection reset by peer');
     const recorded = await write(endpoint, [
-      { request: { path: 'broken', entry, offset: 0 }, content: new Error('connection reset by peer') },
-      { request: { path: 'short', entry: fileEntry('short', 10, T), offset: 0 }, content: Buffer.from('only6b') },
+      {
+        request: { path: 'broken', entry: broken, offset: 0 },
+        content: { prefix: Buffer.alloc(70_000, 1), error: reset },
+      },
+      { request: { path: 'short', entry: short, offset: 0 }, content: Buffer.alloc(1000, 2) },
+      { request: { path: 'small', entry: fileEntry('small', 100, T), offset: 0 }, content: reset },
       { request: { path: 'fine', entry: fileEntry('fine', 2, T), offset: 0 }, content: Buffer.from('ok') },
     ]);
     await endpoint.close();
     expect(recorded.problems).toEqual([
       {
         path: 'broken',
-        message: expect.stringMatching(/transfer interrupted \(connection reset by peer\)/) as unknown,
+        message:
+          'transfer interrupted (connection reset by peer); the 70000 bytes received are kept and the next sync resumes from there',
       },
-      { path: 'short', message: expect.stringMatching(/received 6 of 10 bytes/) as unknown },
+      {
+        path: 'short',
+        message: expect.stringMatching(/received 1000 of \d+ bytes; the 1000 bytes received are kept/) as unknown,
+      },
+      { path: 'small', message: 'transfer interrupted (connection reset by peer); the next sync sends it again' },
     ]);
     expect(recorded.done.map((d) => d.request.path)).toEqual(['fine']);
-    expect(existsSync(join(root, partialPathFor('broken', entry)))).toBe(true);
-    expect(readFileSync(join(root, partialPathFor('short', fileEntry('short', 10, T))), 'utf8')).toBe('only6b');
-    expect(existsSync(join(root, 'broken'))).toBe(false);
+    expect(lstatSync(join(root, partialPathFor('broken', broken))).size).toBe(70_000);
+    expect(lstatSync(join(root, partialPathFor('short', short))).size).toBe(1000);
+    // A small file is only written once complete: nothing of it is on disk.
+    expect(readdirSync(root).sort()).toEqual(
+      ['fine', partialPathFor('broken', broken), partialPathFor('short', short)].sort(),
+    );
   });
 
   it('refuses to overwrite a target that changed or appeared after the scan', async () => {

@@ -1,12 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { Hash } from 'node:crypto';
 import { constants, createReadStream } from 'node:fs';
-import type { Stats } from 'node:fs';
 import { chmod, open, rename, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { Transform } from 'node:stream';
+import { Transform, Writable } from 'node:stream';
 import type { TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Entry } from '../../core/entry.js';
@@ -15,7 +14,6 @@ import { partialPathFor } from '../../core/temporaries.js';
 import { TetherError } from '../../errors.js';
 import type { IncomingFile, WriteHooks, WriteRequest } from '../endpoint.js';
 import {
-  differenceFrom,
   entryOfStats,
   errnoOf,
   lstatOrUndefined,
@@ -23,8 +21,10 @@ import {
   modeFor,
   noSpaceError,
   setMtime,
+  SMALL_FILE_BYTES,
 } from './fsUtil.js';
 import type { RootedPaths } from './paths.js';
+import { commitSmallFile, PARTIAL_CREATE_FLAGS, targetChanged } from './smallFiles.js';
 
 export interface WriteTarget {
   readonly paths: RootedPaths;
@@ -42,6 +42,20 @@ export async function partialOffsetOf(paths: RootedPaths, path: string, entry: E
   const stats = await lstatOrUndefined(resolved.abs);
   if (stats === undefined || !stats.isFile() || stats.size > entry.size) return 0;
   return stats.size;
+}
+
+/** Collects a small file's bytes (at most SMALL_FILE_BYTES, enforced by the Meter before it). */
+class MemorySink extends Writable {
+  private readonly chunks: Buffer[] = [];
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.chunks.push(chunk);
+    callback();
+  }
+
+  content(): Buffer {
+    return Buffer.concat(this.chunks);
+  }
 }
 
 /** Counts, hashes and bounds the bytes on their way to disk. */
@@ -74,6 +88,13 @@ async function hashPrefix(abs: string, bytes: number, hash: Hash): Promise<void>
   for await (const chunk of createReadStream(abs, { start: 0, end: bytes - 1, highWaterMark: 1024 * 1024 })) {
     hash.update(chunk as Buffer);
   }
+}
+
+/** What becomes of the bytes of an interrupted transfer: large files keep them for a resume. */
+function afterwards(kept: boolean, bytes: number): string {
+  return kept && bytes > 0
+    ? `the ${bytes} bytes received are kept and the next sync resumes from there`
+    : 'the next sync sends it again';
 }
 
 /** Read through a function: TypeScript would otherwise keep a narrowing across the awaits in between. */
@@ -158,7 +179,8 @@ async function writeOne(
     return fail(`not written: resume offset ${offset} is outside the file (0 to ${entry.size} bytes)`);
   }
   const early = erroredOf(source);
-  if (early !== null) return fail(`not written: ${early.message}`);
+  const small = offset === 0 && entry.size <= SMALL_FILE_BYTES;
+  if (early !== null) return fail(`transfer interrupted (${early.message}); ${afterwards(!small, offset)}`);
   const resolved = await target.paths.resolve(path, verified);
   if (!resolved.ok) return fail(`not written: ${resolved.reason}`);
   const targetAbs = resolved.abs;
@@ -183,11 +205,8 @@ async function writeOne(
   }
 
   const meter = new Meter(entry.size - offset, hash, hooks.onBytes);
-  // The partial file is private (0600) until it is complete. O_NOFOLLOW: a link planted at its name is refused;
-  // O_NONBLOCK: so is a FIFO, instead of hanging (no effect on regular files).
-  const safety = constants.O_NOFOLLOW | constants.O_NONBLOCK;
-  const flags =
-    offset > 0 ? constants.O_WRONLY | safety : constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | safety;
+  // A small file is received into memory and written in one go once complete (see smallFiles.ts).
+  const memory = small ? new MemorySink() : undefined;
   const fatalWriteError = async (error: unknown): Promise<TetherError | undefined> => {
     const code = errnoOf(error);
     if (code === 'ENOSPC' || code === 'EDQUOT') {
@@ -201,41 +220,59 @@ async function writeOne(
     }
     return undefined;
   };
-  let handle: FileHandle;
-  try {
-    handle = await open(partialAbs, flags, 0o600);
-  } catch (error) {
-    const fatal = await fatalWriteError(error);
-    if (fatal !== undefined) throw fatal;
-    return fail(`not written: cannot create its partial file: ${messageOf(error)}`);
+  let out: Writable;
+  if (memory !== undefined) {
+    out = memory;
+  } else {
+    // The partial file is private (0600) until it is complete.
+    const flags = offset > 0 ? constants.O_WRONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK : PARTIAL_CREATE_FLAGS;
+    let handle: FileHandle;
+    try {
+      handle = await open(partialAbs, flags, 0o600);
+    } catch (error) {
+      const fatal = await fatalWriteError(error);
+      if (fatal !== undefined) throw fatal;
+      return fail(`not written: cannot create its partial file: ${messageOf(error)}`);
+    }
+    out = handle.createWriteStream({ start: offset });
   }
-  const out = handle.createWriteStream({ start: offset });
-  let writeError: unknown;
-  out.once('error', (error) => (writeError = error));
+  // Whichever stream fails first is where the failure came from; pipeline then destroys the others with the
+  // same error, so their later 'error' events say nothing about the cause.
+  let origin: 'source' | 'meter' | 'sink' | undefined;
+  let originError: unknown;
+  const noteOrigin =
+    (which: 'source' | 'meter' | 'sink') =>
+    (error: unknown): void => {
+      if (origin !== undefined) return;
+      origin = which;
+      originError = error;
+    };
+  source.once('error', noteOrigin('source'));
+  meter.once('error', noteOrigin('meter'));
+  out.once('error', noteOrigin('sink'));
   try {
     await pipeline(source, meter, out, hooks.signal === undefined ? {} : { signal: hooks.signal });
   } catch (error) {
     if (isAborted(hooks.signal)) throw cancelled(target.displayName);
-    if (writeError !== undefined) {
-      const fatal = await fatalWriteError(writeError);
+    if (origin === 'sink') {
+      const fatal = await fatalWriteError(originError);
       if (fatal !== undefined) throw fatal;
-      return fail(`not written: ${messageOf(writeError)}`);
+      return fail(`not written: ${messageOf(originError)}`);
     }
-    if (meter.overflow) {
+    if (origin === 'meter' && meter.overflow) {
       await unlink(partialAbs).catch(() => undefined);
       return fail(
         `not written: the source sent more than the ${entry.size} bytes the file has; it changed while it was sent`,
       );
     }
-    const why = messageOf(erroredOf(source) ?? error);
-    return fail(
-      `transfer interrupted (${why}); the ${offset + meter.received} bytes received are kept and the next sync resumes from there`,
-    );
+    const why = messageOf(originError ?? error);
+    return fail(`transfer interrupted (${why}); ${afterwards(!small, offset + meter.received)}`);
   }
 
   const total = offset + meter.received;
   if (total !== entry.size) {
-    return fail(`transfer incomplete: received ${total} of ${entry.size} bytes; the next sync resumes from there`);
+    const next = afterwards(!small, total);
+    return fail(`transfer incomplete: received ${total} of ${entry.size} bytes; ${next}`);
   }
   if (hash !== undefined) {
     const actual = hash.digest('hex');
@@ -244,13 +281,10 @@ async function writeOne(
       return fail(`not written: the content received has SHA-256 ${actual}, not the expected ${request.verifySha256}`);
     }
   }
+  if (memory !== undefined) {
+    return commitSmallFile(target.displayName, request, partialAbs, targetAbs, memory.content(), laterBytes);
+  }
   return finish(request, partialAbs, targetAbs);
-}
-
-/** Why what is at the target no longer matches what the scan saw there (`replaces`), if it does not. */
-function targetChanged(current: Stats | undefined, replaces: Entry | undefined): string | undefined {
-  if (replaces === undefined) return current === undefined ? undefined : 'something was created at this path';
-  return differenceFrom(current, replaces);
 }
 
 /** Mode, mtime, a last look at the target, then the rename into place. */

@@ -1,3 +1,4 @@
+import { lstatSync } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { lstat, statfs, utimes } from 'node:fs/promises';
 import type { Entry } from '../../core/entry.js';
@@ -13,6 +14,13 @@ export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/**
+ * Files up to this size are read and written whole, with synchronous calls: one file costs a dozen short
+ * syscalls instead of a dozen thread-pool round trips and stream set-ups, which is what makes copying many
+ * small files as fast as rsync. Larger files stream (bounded memory, resumable).
+ */
+export const SMALL_FILE_BYTES = 256 * 1024;
+
 /** `lstat` that answers undefined for a path that does not exist (ENOENT, or a parent that is not a folder). */
 export async function lstatOrUndefined(abs: string): Promise<Stats | undefined> {
   try {
@@ -20,6 +28,16 @@ export async function lstatOrUndefined(abs: string): Promise<Stats | undefined> 
   } catch (error) {
     const code = errnoOf(error);
     if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw error;
+  }
+}
+
+/** `lstatSync` that answers undefined for a path that does not exist (ENOENT, or a parent that is not a folder). */
+export function lstatSyncOrUndefined(abs: string): Stats | undefined {
+  try {
+    return lstatSync(abs, { throwIfNoEntry: false });
+  } catch (error) {
+    if (errnoOf(error) === 'ENOTDIR') return undefined;
     throw error;
   }
 }
@@ -70,8 +88,13 @@ export function differenceFrom(stats: Stats | undefined, expected: Entry): strin
  * truncation reads back ms - 1); one extra microsecond keeps every value up to the year 2106 on the right side.
  */
 export async function setMtime(abs: string, mtimeMs: number): Promise<void> {
-  const seconds = (Math.trunc(mtimeMs) + 0.001) / 1000;
+  const seconds = mtimeSeconds(mtimeMs);
   await utimes(abs, seconds, seconds);
+}
+
+/** The seconds to hand `utimes`/`futimes` for an integer-ms mtime (see `setMtime`). */
+export function mtimeSeconds(mtimeMs: number): number {
+  return (Math.trunc(mtimeMs) + 0.001) / 1000;
 }
 
 /** File mode for a file Tether writes: the executable bits follow the source; other bits are kept when known. */

@@ -68,36 +68,50 @@ describe('local endpoint in a separate process', () => {
     expect(result.entries.map((e) => e.path).sort()).toEqual(['locked', 'open', 'open/file', 'unsearchable']);
   });
 
-  it('rejects with no-space, naming the bytes needed and free, when the disk fills up', async (context) => {
+  /** Writes `files` (path, size) into a fresh 1 MiB tmpfs in a bubblewrap sandbox; returns how writeFiles ended. */
+  async function writeIntoFullDisk(
+    context: { skip: () => void },
+    files: readonly (readonly [string, number])[],
+  ): Promise<{ code: string; message: string; files: string[]; done: string[] }> {
     const probe = spawnSync('bwrap', ['--dev-bind', '/', '/', 'true']);
     if (probe.status !== 0) {
       console.log(
-        `skipped: bubblewrap cannot create a sandbox here (${probe.stderr.toString().trim() || 'not installed'})`,
+        `skipped: bubblewrap cannot make a sandbox here (${probe.stderr.toString().trim() || 'not installed'})`,
       );
       context.skip();
     }
-    const base = dirs.make();
-    const small = `${base}/small`;
+    const small = `${dirs.make()}/small`;
     mkdirSync(small);
     const code = `
       const { Readable } = await import('node:stream');
       const { readdirSync } = await import('node:fs');
       const { createLocalEndpoint } = await import(${JSON.stringify(endpointModule)});
       const endpoint = await createLocalEndpoint(process.argv[1]);
-      const size = 3 * 1024 * 1024;
-      const entry = { path: 'big.bin', kind: 'file', size, mtimeMs: 1700000000000, executable: false };
-      async function* chunks() { for (let i = 0; i < 48; i++) yield Buffer.alloc(65536, i); }
-      async function* incoming() { yield { path: 'big.bin', entry, offset: 0, stream: Readable.from(chunks()) }; }
+      const files = JSON.parse(process.argv[2]);
+      const requests = files.map(([path, size]) => ({
+        path, offset: 0, entry: { path, kind: 'file', size, mtimeMs: 1700000000000, executable: false },
+      }));
+      async function* chunks(size) {
+        for (let sent = 0; sent < size; sent += 65536) yield Buffer.alloc(Math.min(65536, size - sent), 7);
+      }
+      async function* incoming() {
+        for (const { path, entry } of requests) yield { path, entry, offset: 0, stream: Readable.from(chunks(entry.size)) };
+      }
+      const done = [];
       const outcome = await endpoint
-        .writeFiles([{ path: 'big.bin', entry, offset: 0 }], incoming())
+        .writeFiles(requests, incoming(), { onFileDone: (request) => done.push(request.path) })
         .then(() => ({ code: 'resolved' }), (error) => ({ code: error.code, message: error.message }));
       await endpoint.close();
-      process.stdout.write(JSON.stringify({ ...outcome, files: readdirSync(process.argv[1]) }));
+      process.stdout.write(JSON.stringify({ ...outcome, done, files: readdirSync(process.argv[1]) }));
     `;
-    const stdout = await runSnippet(code, [small], {
+    const stdout = await runSnippet(code, [small, JSON.stringify(files)], {
       prefix: ['bwrap', '--dev-bind', '/', '/', '--size', String(1024 * 1024), '--tmpfs', small],
     });
-    const outcome = JSON.parse(stdout) as { code: string; message: string; files: string[] };
+    return JSON.parse(stdout) as { code: string; message: string; files: string[]; done: string[] };
+  }
+
+  it('rejects with no-space, naming the bytes needed and free, when a large file fills the disk', async (context) => {
+    const outcome = await writeIntoFullDisk(context, [['big.bin', 3 * 1024 * 1024]]);
     expect(outcome.code).toBe('no-space');
     expect(outcome.message).toMatch(
       /^not enough space on .*small to write big\.bin: \d+ more bytes are needed and \d+ bytes are free; free up space/,
@@ -108,5 +122,18 @@ describe('local endpoint in a separate process', () => {
     // Nothing under the final name; only the partial file, for a later resume.
     expect(outcome.files).toHaveLength(1);
     expect(outcome.files[0]).toMatch(/^\.tether-partial-/);
+  });
+
+  it('rejects with no-space when small files fill the disk, counting the rest of the batch', async (context) => {
+    const files = Array.from({ length: 8 }, (_, i) => [`f${i}`, 200 * 1024] as const);
+    const outcome = await writeIntoFullDisk(context, files);
+    expect(outcome.code).toBe('no-space');
+    const failed = /to write (f\d): (\d+) more bytes are needed/.exec(outcome.message);
+    expect(failed).not.toBeNull();
+    const index = Number(failed![1]!.slice(1));
+    expect(outcome.done).toEqual(files.slice(0, index).map(([path]) => path));
+    // The failed file and those after it still need their bytes.
+    expect(Number(failed![2])).toBeGreaterThan((files.length - index - 1) * 200 * 1024);
+    expect(Number(failed![2])).toBeLessThanOrEqual((files.length - index) * 200 * 1024);
   });
 });

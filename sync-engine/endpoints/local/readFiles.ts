@@ -6,8 +6,9 @@ import type { TransformCallback } from 'node:stream';
 import type { Entry } from '../../core/entry.js';
 import { TetherError } from '../../errors.js';
 import type { IncomingFile, ReadOptions } from '../endpoint.js';
-import { differenceFrom, errnoOf, messageOf } from './fsUtil.js';
+import { differenceFrom, errnoOf, messageOf, SMALL_FILE_BYTES } from './fsUtil.js';
 import type { RootedPaths } from './paths.js';
+import { bufferStream, readSmallFile } from './smallFiles.js';
 
 const READ_CHUNK = 1024 * 1024;
 
@@ -17,11 +18,16 @@ interface ReadRequest {
   readonly offset: number;
 }
 
-/** A stream that fails at once with a message naming the file: the writer reports it and moves on. */
+/**
+ * A stream that fails, with a message naming the file, as soon as it is read: the writer reports it and moves
+ * on. (Failing only when read means a consumer that destroys it unread sees no error event.)
+ */
 function failing(path: string, why: string): Readable {
-  const stream = new Readable({ read() {} });
-  process.nextTick(() => stream.destroy(new Error(`cannot read ${path}: ${why}`)));
-  return stream;
+  return new Readable({
+    read(): void {
+      this.destroy(new Error(`cannot read ${path}: ${why}`));
+    },
+  });
 }
 
 /** Checks once the last byte has passed that the file did not change while it was read. */
@@ -66,17 +72,35 @@ export async function* readLocalFiles(
   const verified = new Set<string>();
   for (const request of requests) {
     if (options.signal?.aborted === true) throw new TetherError('cancelled', 'reading files cancelled');
-    const { path, entry, offset } = request;
-    yield { path, entry, offset, stream: await openOne(paths, request, verified) };
+    const stream = isSmall(request)
+      ? await readSmall(paths, request, verified)
+      : await openLarge(paths, request, verified);
+    yield { path: request.path, entry: request.entry, offset: request.offset, stream };
   }
 }
 
-async function openOne(paths: RootedPaths, request: ReadRequest, verified: Set<string>): Promise<Readable> {
+function isSmall(request: ReadRequest): boolean {
+  const { entry, offset } = request;
+  return entry.kind === 'file' && validOffset(request) && entry.size - offset <= SMALL_FILE_BYTES;
+}
+
+function validOffset({ entry, offset }: ReadRequest): boolean {
+  return Number.isSafeInteger(offset) && offset >= 0 && offset <= entry.size;
+}
+
+async function readSmall(paths: RootedPaths, request: ReadRequest, verified: Set<string>): Promise<Readable> {
+  const { path, entry, offset } = request;
+  const resolved = await paths.resolve(path, verified);
+  if (!resolved.ok) return failing(path, resolved.missing ? 'it vanished since the scan' : resolved.reason);
+  const read = await readSmallFile(resolved.abs, entry, offset);
+  return 'content' in read ? bufferStream(read.content) : failing(path, read.problem);
+}
+
+/** Opens a large file (or reports a request that cannot be served) as a stream read as it is consumed. */
+async function openLarge(paths: RootedPaths, request: ReadRequest, verified: Set<string>): Promise<Readable> {
   const { path, entry, offset } = request;
   if (entry.kind !== 'file') return failing(path, `it is a ${entry.kind}, not a file`);
-  if (!Number.isSafeInteger(offset) || offset < 0 || offset > entry.size) {
-    return failing(path, `offset ${offset} is outside the file (0 to ${entry.size} bytes)`);
-  }
+  if (!validOffset(request)) return failing(path, `offset ${offset} is outside the file (0 to ${entry.size} bytes)`);
   const resolved = await paths.resolve(path, verified);
   if (!resolved.ok) return failing(path, resolved.missing ? 'it vanished since the scan' : resolved.reason);
   let handle: FileHandle;

@@ -48,19 +48,30 @@ export const runningAsRoot = process.getuid?.() === 0;
 
 /** Incoming files made from in-memory content, as another endpoint's `readFiles` would yield them. */
 export async function* incomingFrom(
-  files: readonly { path: string; entry: Entry; offset: number; content: Buffer | Error }[],
+  files: readonly { path: string; entry: Entry; offset: number; content: Content }[],
 ): AsyncGenerator<IncomingFile> {
-  for (const { path, entry, offset, content } of files) {
-    const stream =
-      content instanceof Error
-        ? new Readable({
-            read(): void {
-              this.destroy(content);
-            },
-          })
-        : Readable.from([content]);
-    yield await Promise.resolve({ path, entry, offset, stream });
-  }
+  for (const { path, entry, offset, content } of files)
+    yield await Promise.resolve({ path, entry, offset, stream: streamOf(content) });
+}
+
+/** What a test source sends: bytes, an immediate failure, or some bytes and then a failure. */
+export type Content = Buffer | Error | { readonly prefix: Buffer; readonly error: Error };
+
+function streamOf(content: Content): Readable {
+  if (content instanceof Error) return streamOf({ prefix: Buffer.alloc(0), error: content });
+  if (!('prefix' in content)) return Readable.from([content]);
+  const { prefix, error } = content;
+  let sent = false;
+  return new Readable({
+    read(): void {
+      if (!sent && prefix.length > 0) {
+        sent = true;
+        this.push(prefix);
+        return;
+      }
+      this.destroy(error);
+    },
+  });
 }
 
 export async function readAll(stream: Readable): Promise<Buffer> {

@@ -1,0 +1,154 @@
+import { closeSync, constants, fchmodSync, fstatSync, futimesSync, openSync, renameSync, writeSync } from 'node:fs';
+import type { Stats } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { Readable } from 'node:stream';
+import type { Entry } from '../../core/entry.js';
+import { TetherError } from '../../errors.js';
+import type { WriteRequest } from '../endpoint.js';
+import {
+  differenceFrom,
+  entryOfStats,
+  errnoOf,
+  lstatSyncOrUndefined,
+  messageOf,
+  modeFor,
+  mtimeSeconds,
+  noSpaceError,
+} from './fsUtil.js';
+
+/**
+ * Small files (`SMALL_FILE_BYTES`), read and written whole. Writes use synchronous calls: each is a short
+ * local syscall, and together they replace a dozen thread-pool round trips and a stream set-up per file.
+ * Reads stay asynchronous, so they run on other threads while the main thread writes. The rules
+ * are those of the streaming path: no link is followed, no FIFO can hang an open, and the target is
+ * re-checked just before the rename.
+ */
+
+/** A file's content as a byte stream. */
+export function bufferStream(content: Buffer): Readable {
+  return new Readable({
+    read(): void {
+      if (content.length > 0) this.push(content);
+      this.push(null);
+    },
+  });
+}
+
+export type SmallRead = { readonly content: Buffer } | { readonly problem: string };
+
+/**
+ * Reads `entry.size - offset` bytes from `offset`, checking the file is the version `entry` describes. Reads
+ * stay asynchronous: they overlap with the (synchronous) writes of the other batches in flight.
+ */
+export async function readSmallFile(abs: string, entry: Entry, offset: number): Promise<SmallRead> {
+  let handle: FileHandle;
+  try {
+    handle = await open(abs, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (error) {
+    const code = errnoOf(error);
+    if (code === 'ENOENT' || code === 'ENOTDIR') return { problem: 'it vanished since the scan' };
+    if (code === 'ELOOP') return { problem: 'it is now a symbolic link' };
+    return { problem: messageOf(error) };
+  }
+  try {
+    const before = differenceFrom(await handle.stat(), entry);
+    if (before !== undefined) return { problem: `it changed since the scan (${before})` };
+    const content = Buffer.allocUnsafe(entry.size - offset);
+    let got = 0;
+    while (got < content.length) {
+      const { bytesRead } = await handle.read(content, got, content.length - got, offset + got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+    }
+    const after = differenceFrom(await handle.stat(), entry) ?? (got === content.length ? undefined : 'it got shorter');
+    if (after !== undefined) return { problem: `it changed while it was read (${after})` };
+    return { content };
+  } catch (error) {
+    return { problem: messageOf(error) };
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Flags that create (or truncate) a partial file. O_NOFOLLOW: a link planted at its name is refused;
+ * O_NONBLOCK: so is a FIFO, instead of hanging (no effect on regular files).
+ */
+export const PARTIAL_CREATE_FLAGS =
+  constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+
+/** Why what is at the target no longer matches what the scan saw there (`replaces`), if it does not. */
+export function targetChanged(current: Stats | undefined, replaces: Entry | undefined): string | undefined {
+  if (replaces === undefined) return current === undefined ? undefined : 'something was created at this path';
+  return differenceFrom(current, replaces);
+}
+
+export type Committed =
+  { readonly ok: true; readonly written: Entry } | { readonly ok: false; readonly message: string };
+
+/**
+ * Writes a complete small file: partial file (created private, never through a link or into a FIFO), mode,
+ * mtime, a last look at the target against `replaces`, rename. A full disk or a read-only filesystem throws.
+ */
+export async function commitSmallFile(
+  displayName: string,
+  request: WriteRequest,
+  partialAbs: string,
+  targetAbs: string,
+  content: Buffer,
+  laterBytes: number,
+): Promise<Committed> {
+  const { path, entry, replaces } = request;
+  const refused = (why: string): Committed => ({
+    ok: false,
+    message: `not overwritten: it changed here since the scan (${why}); sync again to reconcile`,
+  });
+  let written = 0;
+  const fatal = async (error: unknown): Promise<TetherError | undefined> => {
+    const code = errnoOf(error);
+    if (code === 'ENOSPC' || code === 'EDQUOT') {
+      return noSpaceError(displayName, dirname(targetAbs), path, entry.size - written + laterBytes, error);
+    }
+    if (code === 'EROFS') {
+      return new TetherError('read-only', `${displayName} is read-only: cannot write ${path}`, { cause: error });
+    }
+    return undefined;
+  };
+  try {
+    const current = lstatSyncOrUndefined(targetAbs);
+    const before = targetChanged(current, replaces);
+    if (before !== undefined) return refused(before);
+    let fd: number;
+    try {
+      fd = openSync(partialAbs, PARTIAL_CREATE_FLAGS, 0o600);
+    } catch (error) {
+      const thrown = await fatal(error);
+      if (thrown !== undefined) throw thrown;
+      return { ok: false, message: `not written: cannot create its partial file: ${messageOf(error)}` };
+    }
+    let stats: Stats;
+    try {
+      while (written < content.length) written += writeSync(fd, content, written, content.length - written);
+      fchmodSync(fd, modeFor(entry.executable, current?.isFile() === true ? current.mode : undefined));
+      const seconds = mtimeSeconds(entry.mtimeMs);
+      futimesSync(fd, seconds, seconds);
+      stats = fstatSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    const writtenEntry = entryOfStats(path, stats);
+    if (writtenEntry === undefined) return { ok: false, message: 'not written: its partial file is not a file' };
+    // The last look, as close to the rename as it can be: a concurrent edit is never overwritten.
+    const last = targetChanged(lstatSyncOrUndefined(targetAbs), replaces);
+    if (last !== undefined) return refused(last);
+    renameSync(partialAbs, targetAbs);
+    return { ok: true, written: writtenEntry };
+  } catch (error) {
+    if (error instanceof TetherError) throw error;
+    const thrown = await fatal(error);
+    if (thrown !== undefined) throw thrown;
+    return { ok: false, message: `not written: ${messageOf(error)}` };
+  }
+}
