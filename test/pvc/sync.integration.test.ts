@@ -174,6 +174,39 @@ describe('pvc:// endpoint against the lab', () => {
     expect(await helperPods('group-vision')).toBe('');
   }, 180_000);
 
+  it('mirror-pulls a large file and hostile remote names in strict mode; a name with a line break is a problem, never misread', async () => {
+    const witness = await lab.witnessPod('group-nlp', 'nlp-corpus', 'busybox:1.36');
+    const made = await lab.kubectl([
+      'exec',
+      '-n',
+      'group-nlp',
+      witness,
+      '--',
+      'sh',
+      '-c',
+      'mkdir -p /data/tests/pull && cd /data/tests/pull && head -c 12582912 /dev/urandom > big.bin && ' +
+        'printf x > "$1" && printf y > "$2" && printf z > "$3"',
+      'sh',
+      '$(reboot)',
+      '-rf',
+      'line\nbreak.txt',
+    ]);
+    expect(made.stderr).toBe('');
+    const { name, local } = newPair({
+      remote: 'pvc://admin@group-nlp/nlp-corpus/tests/pull',
+      mode: 'mirror-pull',
+      compare: 'sha256',
+    });
+    await writeTree(local, { 'stale.txt': 'goes away' });
+    const summary = await syncPair(store, name, { force: true });
+    expect(summary.problems.map((p) => p.path)).toEqual(['line\nbreak.txt']);
+    const remote = await lab.remoteHashes('group-nlp', witness, '/data/tests/pull');
+    const pulled = await snapshot(local);
+    expect([...pulled.keys()].sort()).toEqual(['$(reboot)', '-rf', 'big.bin']);
+    for (const path of ['big.bin', '$(reboot)', '-rf'])
+      expect(sha(await readFile(join(local, path)))).toBe(remote.get(path));
+  }, 180_000);
+
   it('a read-only user pulls through the viewer pod that mounts the claim; pushing is refused as read-only', async () => {
     const { name, local } = newPair({
       remote: 'pvc://bob@group-vision/vision-datasets/datasets/cifar-mini',
