@@ -59,3 +59,32 @@ it('pages through more than 1,000 keys, and a later run reads mtimes from the ca
   // Only the object that changed (new ETag) is asked again.
   expect(second.counts.get('HeadObjectCommand')).toBe(1);
 }, 180_000);
+
+it('reads from an offset (ranged resume), refuses a changed object, and hashes foreign objects by streaming', async () => {
+  const body = Buffer.from('0123456789'.repeat(1000));
+  await lab.put('cache-test/ranged/file.bin', body);
+  const { endpoint } = countingEndpoint(memoryJournal());
+  const scanned = await endpoint.scan();
+  const entry = scanned.entries.find((e) => e.path === 'ranged/file.bin');
+  expect(entry).toBeDefined();
+
+  const read = async (offset: number): Promise<Buffer> => {
+    const chunks: Buffer[] = [];
+    for await (const file of endpoint.readFiles([{ path: entry!.path, entry: entry!, offset }])) {
+      for await (const chunk of file.stream) chunks.push(chunk as Buffer);
+    }
+    return Buffer.concat(chunks);
+  };
+  expect((await read(4321)).equals(body.subarray(4321))).toBe(true);
+
+  // Foreign object (no x-amz-meta-sha256): hashed by streaming, and the cost is counted.
+  const { hashes, problems } = await endpoint.hash([entry!]);
+  expect(problems).toEqual([]);
+  const { createHash } = await import('node:crypto');
+  expect(hashes.get(entry!.path)).toBe(createHash('sha256').update(body).digest('hex'));
+  expect(endpoint.streamedHashBytes).toBe(body.length);
+
+  await lab.put('cache-test/ranged/file.bin', Buffer.from('X'.repeat(body.length)));
+  await expect(read(0)).rejects.toThrow(/changed|vanished/);
+  await endpoint.close();
+}, 120_000);

@@ -10,6 +10,9 @@ import type { S3Context } from './context.js';
 import { keyFor } from './context.js';
 import { isNotFound, isPreconditionFailed, problemMessage, s3FailureOf } from './s3Errors.js';
 
+/** The object is not the version the scan listed; that file fails, the others go on. */
+class ObjectChanged extends Error {}
+
 /** A stream that fails at once with `message` (a file that vanished or changed since the scan). */
 function failedStream(message: string): Readable {
   const stream = new Readable({ read() {} });
@@ -55,9 +58,11 @@ async function openObject(
   );
   const body = answer.Body;
   if (!(body instanceof Readable)) throw new Error('the S3 client returned a body that is not a Node stream');
-  if (answer.ContentLength !== undefined && answer.ContentLength !== expected.size - offset) {
+  // Not every store honours If-Match (s3rver ignores it), so the answer's ETag is checked too.
+  const changedEtag = etag !== undefined && answer.ETag !== undefined && answer.ETag !== etag;
+  if (changedEtag || (answer.ContentLength !== undefined && answer.ContentLength !== expected.size - offset)) {
     body.destroy();
-    throw new Error(`${path} changed on ${context.displayName} since the scan (size differs)`);
+    throw new ObjectChanged(`${path} changed on ${context.displayName} since the scan`);
   }
   if (offset === 0 && expected.sha256 !== undefined) {
     const check = new Sha256Check(expected.sha256, path);
@@ -87,7 +92,8 @@ export async function* readS3Files(
       try {
         stream = await openObject(context, request.path, request.entry, request.offset, options.signal);
       } catch (error) {
-        if (isNotFound(error))
+        if (error instanceof ObjectChanged) stream = failedStream(error.message);
+        else if (isNotFound(error))
           stream = failedStream(`${request.path} vanished from ${context.displayName} since the scan`);
         else if (isPreconditionFailed(error))
           stream = failedStream(`${request.path} changed on ${context.displayName} since the scan`);
@@ -132,7 +138,7 @@ export async function hashS3Objects(
       onStreamed(bytes);
       hashes.set(entry.path, hash.digest('hex'));
     } catch (error) {
-      if (isNotFound(error) || isPreconditionFailed(error)) {
+      if (isNotFound(error) || isPreconditionFailed(error) || error instanceof ObjectChanged) {
         problems.push({
           path: entry.path,
           message: `${entry.path} vanished or changed on ${context.displayName} while hashing`,
