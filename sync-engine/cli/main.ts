@@ -7,6 +7,8 @@ import type { CompareMode, SyncMode } from '../core/plan.js';
 import { parseMaxDelete } from '../core/safety.js';
 import type { S3Flags } from '../endpoints/phfs/pairOptions.js';
 import { s3PairOptions } from '../endpoints/phfs/pairOptions.js';
+import type { PvcFlags } from '../endpoints/pvc/pairOptions.js';
+import { pvcPairOptions } from '../endpoints/pvc/pairOptions.js';
 import { formatRemoteUrl, parseRemoteUrl } from '../endpoints/remoteUrl.js';
 import { TetherError } from '../errors.js';
 import { StateStore } from '../state/store.js';
@@ -77,17 +79,22 @@ export function buildProgram(): Command {
     .option('--s3-path-style', 'phfs:// and s3://: path-style URLs (default with --s3-endpoint)')
     .option('--no-s3-path-style', 'phfs:// and s3://: virtual-hosted URLs')
     .option('--aws-profile <name>', 'phfs:// and s3://: the AWS profile with the credentials (default: the SDK chain)')
+    .option('--kubeconfig <file>', 'pvc://: the kubeconfig (default: $KUBECONFIG, else ~/.kube/config)')
+    .option('--helper-image <image>', 'pvc://: the helper pod image (default busybox:1.36)')
+    .option('--pod <name>', 'pvc://: exec into this Running pod that mounts the claim instead of a helper pod')
+    .option('--exec-protocol <auto|v4>', 'pvc://: v4 for clusters without the v5 exec protocol (default auto)')
     .action(
       (
         name: string,
-        opts: S3Flags & {
-          local: string;
-          remote: string;
-          mode: SyncMode;
-          compare: CompareMode;
-          ignore: string[];
-          maxDelete?: string;
-        },
+        opts: S3Flags &
+          PvcFlags & {
+            local: string;
+            remote: string;
+            mode: SyncMode;
+            compare: CompareMode;
+            ignore: string[];
+            maxDelete?: string;
+          },
       ) => {
         const localPath = resolve(opts.local);
         const isDir = statSync(localPath, { throwIfNoEntry: false })?.isDirectory();
@@ -108,7 +115,7 @@ export function buildProgram(): Command {
             compare: opts.compare,
             ignore: opts.ignore,
             ...(opts.maxDelete === undefined ? {} : { maxDelete: opts.maxDelete }),
-            options: s3PairOptions(opts),
+            options: { ...s3PairOptions(opts), ...pvcPairOptions(opts) },
           });
           print(
             `added pair ${record.name}: ${record.localPath} ⇄ ${record.remoteUrl} [${record.mode}, ${record.compare}]`,
