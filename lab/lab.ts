@@ -261,17 +261,29 @@ export async function startLab(options: LabOptions): Promise<Lab> {
 
   let api: ApiServer | undefined;
   let phfs: PhfsServer | undefined;
-  // Stop taking requests first, then the controllers, then the sandboxes, and unmount last.
+  // Stop taking requests first, then the controllers, then the sandboxes, and unmount last. Every step
+  // runs even if an earlier one failed, so a failure never leaves sandboxes or mounts behind.
   const stop = async (): Promise<void> => {
-    await api?.close();
-    await phfs?.stop();
-    await jobs.stop();
-    await quota.stop();
-    await namespaces.stop();
-    await kubelet.stop();
-    await runtime.stopAll().catch(onError);
-    await binder.stop();
-    await storage.unmountAll();
+    const steps: [string, () => Promise<void> | undefined][] = [
+      ['the API server', () => api?.close()],
+      ['the PHFS store', () => phfs?.stop()],
+      ['the job controller', () => jobs.stop()],
+      ['the quota controller', () => quota.stop()],
+      ['namespace deletion', () => namespaces.stop()],
+      ['the pods', () => kubelet.stop()],
+      ['the pod runtime', () => runtime.stopAll()],
+      ['the volume binder', () => binder.stop()],
+      ['the volume mounts', () => storage.unmountAll()],
+    ];
+    const failures: string[] = [];
+    for (const [what, step] of steps) {
+      try {
+        await step();
+      } catch (error) {
+        failures.push(`${what}: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+    if (failures.length > 0) throw new TetherError('internal', `the lab did not stop cleanly: ${failures.join('; ')}`);
   };
 
   try {

@@ -11,6 +11,7 @@ import { AwsChunkedDecoder, isAwsChunked } from './awsChunked.js';
 import { fixDelimitedListing, fixMultipartEtags, v1ResultToV2, v2QueryToV1 } from './s3rverFixes.js';
 import { classify, isAllowed, keysOfDeleteRequest } from './permissions.js';
 import type { S3Grant } from './permissions.js';
+import { v2QueryParameters, verifySigV2 } from './sigv2.js';
 import { authQueryParameters, queryPairs, verifySigV4 } from './sigv4.js';
 import type { S3ErrorCode } from './sigv4.js';
 
@@ -168,12 +169,17 @@ export class PhfsServer {
     const method = req.method ?? 'GET';
     const question = url.indexOf('?');
     const rawPath = question === -1 ? url : url.slice(0, question);
-    const pairs = queryPairs(question === -1 ? '' : url.slice(question + 1));
-    const resource = rawPath;
-    const verdict = verifySigV4(
-      { method, url, rawHeaders: req.rawHeaders },
-      { region: this.options.region, secretOf: (id) => this.byKey.get(id)?.secretAccessKey },
+    // The authentication parameters of presigned URLs stay here; s3rver sees the request unsigned.
+    const pairs = queryPairs(question === -1 ? '' : url.slice(question + 1)).filter(
+      ([key]) => !authQueryParameters.has(key) && !v2QueryParameters.has(key),
     );
+    const resource = rawPath;
+    const signing = { method, url, rawHeaders: req.rawHeaders };
+    const verifyOptions = {
+      region: this.options.region,
+      secretOf: (id: string) => this.byKey.get(id)?.secretAccessKey,
+    };
+    const verdict = verifySigV2(signing, verifyOptions) ?? verifySigV4(signing, verifyOptions);
     if (!verdict.ok) {
       req.resume();
       sendError(res, verdict.code, verdict.message, resource);
@@ -288,10 +294,7 @@ export class PhfsServer {
     }
     headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
     if (body !== undefined) headers['content-length'] = String(body.length);
-    const query = pairs
-      .filter(([k]) => !authQueryParameters.has(k))
-      .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`)
-      .join('&');
+    const query = pairs.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&');
     const upstream = httpRequest({
       socketPath: this.socketPath,
       method,

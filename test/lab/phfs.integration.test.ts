@@ -128,6 +128,20 @@ describe('aws s3 against PHFS', () => {
     expect(forged.stderr).toContain('(SignatureDoesNotMatch)');
   });
 
+  it('serves presigned URLs made by the CLI, and refuses them once tampered with', async () => {
+    const presigned = await t.aws(
+      ['s3', 'presign', 's3://phfs/groups/vision/datasets/README.md', '--expires-in', '60'],
+      { user: 'bob' },
+    );
+    const url = presigned.stdout.trim();
+    const good = await fetch(url);
+    expect(good.status).toBe(200);
+    expect(await good.text()).toBe('PHFS copy of the vision datasets.\n');
+    const tampered = await fetch(url.replace('README.md', 'other.md'));
+    expect(tampered.status).toBe(403);
+    expect(await tampered.text()).toContain('<Code>SignatureDoesNotMatch</Code>');
+  });
+
   it('fails the next N requests with 503 when the fault is set', async () => {
     t.lab.setFaults({ s3: { failNext: 2, failStatus: 503 } });
     const first = await t.aws(['s3', 'ls', 's3://phfs/groups/vision/'], { env: { AWS_MAX_ATTEMPTS: '1' } });
