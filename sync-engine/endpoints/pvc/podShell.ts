@@ -80,3 +80,30 @@ export function nulRecords(buffer: Buffer): string[] {
   if (parts.at(-1) === '') parts.pop();
   return parts;
 }
+
+/**
+ * Splits items into batches whose exec arguments stay small: every argument travels in the exec URL's query,
+ * and API servers refuse long request lines (HTTP 431/414), so a batch carries at most `maxBytes` of them.
+ */
+export function argBatches<T>(
+  items: readonly T[],
+  argsOf: (item: T) => readonly string[],
+  maxBytes = 6000,
+  maxItems = 400,
+): T[][] {
+  const batches: T[][] = [];
+  let current: T[] = [];
+  let bytes = 0;
+  for (const item of items) {
+    const size = argsOf(item).reduce((sum, arg) => sum + encodeURIComponent(arg).length + 9, 0);
+    if (current.length > 0 && (bytes + size > maxBytes || current.length >= maxItems)) {
+      batches.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(item);
+    bytes += size;
+  }
+  if (current.length > 0) batches.push(current);
+  return batches;
+}

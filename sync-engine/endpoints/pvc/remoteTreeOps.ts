@@ -3,7 +3,7 @@ import { baseName, invalidPathReason } from '../../core/entry.js';
 import { isEngineTemporary } from '../../core/temporaries.js';
 import { TetherError } from '../../errors.js';
 import type { PodShell } from './podShell.js';
-import { commandError, dotted, nulRecords } from './podShell.js';
+import { argBatches, commandError, dotted, nulRecords } from './podShell.js';
 
 /**
  * Tree operations as batched shell loops over argv. Each item's current state is described by `state` in the
@@ -41,7 +41,14 @@ function parseResults(stdout: Buffer): Map<string, string> {
 }
 
 async function inBatches<T>(items: readonly T[], run: (batch: readonly T[]) => Promise<void>): Promise<void> {
-  for (let i = 0; i < items.length; i += BATCH) await run(items.slice(i, i + BATCH));
+  for (const batch of argBatches(items, argsOf, 6000, BATCH)) await run(batch);
+}
+
+/** The arguments an item costs (its path and a few short fields). */
+function argsOf(item: unknown): readonly string[] {
+  if (typeof item === 'string') return [item, ''];
+  const path = (item as { path?: unknown }).path;
+  return [typeof path === 'string' ? path : '', '', '', ''];
 }
 
 function checkPath(path: string, problems: Problem[]): boolean {

@@ -19,6 +19,8 @@ interface ReadRequest {
 export const LARGE_DOWNLOAD_BYTES = 8 * 1024 * 1024;
 const BATCH_FILES = 256;
 const BATCH_BYTES = 64 * 1024 * 1024;
+/** Paths travel in the exec URL: keep a batch's arguments short (API servers refuse long request lines). */
+const MAX_ARG_BYTES = 6000;
 
 function failing(path: string, why: string): Readable {
   const stream = new Readable({ read() {} });
@@ -195,10 +197,12 @@ export async function* readRemoteFiles(
 ): AsyncGenerator<IncomingFile> {
   let batch: ReadRequest[] = [];
   let batchBytes = 0;
+  let argBytes = 0;
   async function* flush(): AsyncGenerator<IncomingFile> {
     if (batch.length > 0) yield* tarBatch(shell, batch, options);
     batch = [];
     batchBytes = 0;
+    argBytes = 0;
   }
   for (const request of requests) {
     if (options.signal?.aborted === true) throw new TetherError('cancelled', 'reading files cancelled');
@@ -220,7 +224,8 @@ export async function* readRemoteFiles(
     }
     batch.push(request);
     batchBytes += request.entry.size;
-    if (batch.length >= BATCH_FILES || batchBytes >= BATCH_BYTES) yield* flush();
+    argBytes += encodeURIComponent(request.path).length + 11;
+    if (batch.length >= BATCH_FILES || batchBytes >= BATCH_BYTES || argBytes >= MAX_ARG_BYTES) yield* flush();
   }
   yield* flush();
 }

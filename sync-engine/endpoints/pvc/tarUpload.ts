@@ -8,7 +8,7 @@ import { partialPathFor, STAGING_PREFIX } from '../../core/temporaries.js';
 import { TetherError } from '../../errors.js';
 import type { IncomingFile, WriteHooks, WriteRequest } from '../endpoint.js';
 import type { PodShell } from './podShell.js';
-import { commandError, dotted, nulRecords } from './podShell.js';
+import { argBatches, commandError, dotted, nulRecords } from './podShell.js';
 import { expectedState, mtimeSeconds } from './remoteTreeOps.js';
 
 /** Files at least this large go one by one into a partial file (resumable); smaller ones travel as tar batches. */
@@ -49,8 +49,12 @@ interface Commit {
   readonly sha256?: string;
 }
 
-async function commit(shell: PodShell, commits: readonly Commit[], hooks: WriteHooks): Promise<void> {
-  if (commits.length === 0) return;
+async function commit(shell: PodShell, all: readonly Commit[], hooks: WriteHooks): Promise<void> {
+  for (const commits of argBatches(all, (c) => [c.source, c.request.path, '', '', '', '', c.sha256 ?? '-']))
+    await commitBatch(shell, commits, hooks);
+}
+
+async function commitBatch(shell: PodShell, commits: readonly Commit[], hooks: WriteHooks): Promise<void> {
   const args = commits.flatMap((c) => [
     c.source,
     dotted(c.request.path),
