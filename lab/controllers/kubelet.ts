@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { lstat, mkdir, realpath, rename, rm } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { objectAt, objectsAt, stringAt, stringsAt } from '../objects/json.js';
 import type { JsonObject } from '../objects/json.js';
@@ -7,11 +7,12 @@ import { K } from '../objects/kinds.js';
 import { deletionTimestampOf, nameOf, namespaceOf, timestamp, uidOf } from '../objects/meta.js';
 import type { KubeObject } from '../objects/meta.js';
 import type { ObjectStore } from '../objects/store.js';
-import type { PodRuntime, Sandbox, SandboxVolume } from '../runtime/contract.js';
+import type { PodRuntime, Sandbox } from '../runtime/contract.js';
 import type { Deleter } from '../server/deletion.js';
 import type { VolumeStorage } from '../storage/volumes.js';
 import type { EventRecorder } from './events.js';
 import { RotatingLog } from './podLogs.js';
+import { Attachments, resolveVolumes } from './podVolumes.js';
 import { containerOf, containerStatus, imageIdOf, isFinished, setCondition, statusOf } from './podStatus.js';
 import type { ContainerState } from './podStatus.js';
 import { claimNamesOf, decide } from './scheduler.js';
@@ -57,26 +58,6 @@ interface PodRecord {
 /** How long a stopping sandbox may take before the pod is removed anyway. */
 const stopTimeoutMs = 15_000;
 
-/**
- * A mount's subPath inside a volume, made if missing, without following symbolic links: a container could
- * otherwise plant `link -> /` in a shared volume and have the next pod mount the host (CVE-2017-1002101).
- * Undefined when the path leaves the volume or crosses a link.
- */
-async function subPathIn(volumeRoot: string, subPath: string): Promise<string | undefined> {
-  const segments = subPath.split('/').filter((segment) => segment !== '' && segment !== '.');
-  if (segments.includes('..')) return undefined;
-  let current = await realpath(volumeRoot);
-  for (const [index, segment] of segments.entries()) {
-    const next = path.join(current, segment);
-    const info = await lstat(next).catch(() => undefined);
-    if (info === undefined) await mkdir(next, { mode: 0o777 });
-    else if (info.isSymbolicLink()) return undefined;
-    else if (!info.isDirectory() && !(info.isFile() && index === segments.length - 1)) return undefined;
-    current = next;
-  }
-  return current;
-}
-
 function backoffMs(restarts: number): number {
   return restarts <= 1 ? 0 : Math.min(10_000 * 2 ** (restarts - 2), 300_000);
 }
@@ -85,7 +66,7 @@ export class Kubelet {
   private readonly options: KubeletOptions;
   private readonly records = new Map<string, PodRecord>();
   /** RWO claims attached to a node: `namespace/claim` → node and the pods using it there. */
-  private readonly attachments = new Map<string, { node: string; pods: Set<string> }>();
+  private readonly attachments = new Attachments();
   private readonly loop: SyncLoop;
   private readonly unsubscribe: () => void;
   private readonly pending = new Set<Promise<unknown>>();
@@ -268,92 +249,8 @@ export class Kubelet {
     }
   }
 
-  /** Resolves the pod's volumes to host directories, or says what is missing. */
-  private async volumesOf(
-    record: PodRecord,
-    pod: KubeObject,
-  ): Promise<SandboxVolume[] | { reason: string; message: string; event: string }> {
-    const { store, storage } = this.options;
-    const volumes = new Map<string, { hostPath: string; readOnly: boolean }>();
-    for (const volume of objectsAt(objectAt(pod, 'spec'), 'volumes')) {
-      const name = stringAt(volume, 'name') ?? '';
-      const claimRef = objectAt(volume, 'persistentVolumeClaim');
-      if (claimRef !== undefined) {
-        const claimName = stringAt(claimRef, 'claimName') ?? '';
-        const claim = store.get(K.claims, record.namespace, claimName);
-        if (claim === undefined || stringAt(objectAt(claim, 'status'), 'phase') !== 'Bound') {
-          return {
-            reason: 'ContainerCreating',
-            event: 'FailedMount',
-            message: `Unable to attach or mount volumes: unmounted volumes=[${name}], unattached volumes=[${name}]: error processing PVC ${record.namespace}/${claimName}: PVC is not bound`,
-          };
-        }
-        const modes = stringsAt(objectAt(claim, 'spec'), 'accessModes');
-        if (!modes.includes('ReadWriteMany') && !modes.includes('ReadOnlyMany')) {
-          const key = `${record.namespace}/${claimName}`;
-          const attachment = this.attachments.get(key);
-          const others = attachment === undefined ? [] : [...attachment.pods].filter((uid) => uid !== record.uid);
-          const onlyOnePod = modes.includes('ReadWriteOncePod');
-          if (others.length > 0 && (attachment?.node !== record.node || onlyOnePod)) {
-            const names = others.map((uid) => this.records.get(uid)?.name ?? uid).join(', ');
-            return {
-              reason: 'ContainerCreating',
-              event: 'FailedAttachVolume',
-              message: `Multi-Attach error for volume "${stringAt(objectAt(claim, 'spec'), 'volumeName') ?? claimName}" Volume is already used by pod(s) ${names}`,
-            };
-          }
-          if (!record.attached.includes(key)) {
-            const entry = attachment ?? { node: record.node, pods: new Set<string>() };
-            entry.pods.add(record.uid);
-            this.attachments.set(key, entry);
-            record.attached.push(key);
-          }
-        }
-        volumes.set(name, {
-          hostPath: storage.pathOf(record.namespace, claimName),
-          readOnly: claimRef.readOnly === true,
-        });
-      } else if (objectAt(volume, 'emptyDir') !== undefined) {
-        const dir = path.join(this.options.podsDir, record.uid, 'volumes', name);
-        await mkdir(dir, { recursive: true, mode: 0o777 });
-        volumes.set(name, { hostPath: dir, readOnly: false });
-      } else {
-        const type = Object.keys(volume).find((key) => key !== 'name') ?? 'unknown';
-        return {
-          reason: 'ContainerCreating',
-          event: 'FailedMount',
-          message: `MountVolume.SetUp failed for volume "${name}": the lab mounts only persistentVolumeClaim and emptyDir volumes, not ${type}`,
-        };
-      }
-    }
-    const mounts: SandboxVolume[] = [];
-    for (const mount of objectsAt(containerOf(pod).spec, 'volumeMounts')) {
-      const volume = volumes.get(stringAt(mount, 'name') ?? '');
-      if (volume === undefined) continue;
-      const subPath = stringAt(mount, 'subPath') ?? '';
-      const hostPath = subPath === '' ? volume.hostPath : await subPathIn(volume.hostPath, subPath);
-      if (hostPath === undefined) {
-        return {
-          reason: 'CreateContainerConfigError',
-          event: 'Failed',
-          message: `Error: failed to prepare subPath for volumeMount "${stringAt(mount, 'name') ?? ''}" of container "${containerOf(pod).name}": subPath "${subPath}" is not a directory or file inside the volume (symbolic links are not followed)`,
-        };
-      }
-      mounts.push({
-        mountPath: stringAt(mount, 'mountPath') ?? '/',
-        hostPath,
-        readOnly: volume.readOnly || mount.readOnly === true,
-      });
-    }
-    return mounts;
-  }
-
   private releaseAttachments(record: PodRecord): void {
-    for (const key of record.attached) {
-      const entry = this.attachments.get(key);
-      entry?.pods.delete(record.uid);
-      if (entry?.pods.size === 0) this.attachments.delete(key);
-    }
+    this.attachments.release(record);
     record.attached = [];
   }
 
@@ -361,7 +258,17 @@ export class Kubelet {
     const { runtime, events } = this.options;
     record.state = 'starting';
     const container = containerOf(pod);
-    const volumes = await this.volumesOf(record, pod);
+    const volumes = await resolveVolumes(
+      {
+        store: this.options.store,
+        storage: this.options.storage,
+        podsDir: this.options.podsDir,
+        attachments: this.attachments,
+        podName: (uid) => this.records.get(uid)?.name ?? uid,
+      },
+      record,
+      pod,
+    );
     if (!Array.isArray(volumes)) {
       this.waitFor(record, pod, volumes.reason, volumes.message, {
         type: 'Warning',
