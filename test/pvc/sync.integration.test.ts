@@ -230,6 +230,24 @@ describe('pvc:// endpoint against the lab', () => {
     expect(left.stdout.toString()).toBe('');
   }, 120_000);
 
+  it('pushes and pulls 700 files with long names (batches stay under the request-line limit)', async () => {
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 700; i++) files[`many/${'long-name-'.repeat(6)}${i}.txt`] = `file ${i}`;
+    const push = newPair({ remote: 'pvc://alice@group-vision/vision-archive/tests/many', mode: 'push' });
+    await writeTree(push.local, files);
+    expect((await syncPair(store, push.name)).problems).toEqual([]);
+    const pull = newPair({
+      remote: 'pvc://alice@group-vision/vision-archive/tests/many',
+      mode: 'pull',
+      compare: 'sha256',
+    });
+    await mkdir(pull.local, { recursive: true });
+    expect((await syncPair(store, pull.name)).problems).toEqual([]);
+    const pulled = await snapshot(pull.local);
+    expect([...pulled.keys()].filter((path) => path.endsWith('.txt')).length).toBe(700);
+    expect(await readFile(join(pull.local, `many/${'long-name-'.repeat(6)}699.txt`), 'utf8')).toBe('file 699');
+  }, 180_000);
+
   it('a read-only user pulls through the viewer pod that mounts the claim; pushing is refused as read-only', async () => {
     const { name, local } = newPair({
       remote: 'pvc://bob@group-vision/vision-datasets/datasets/cifar-mini',
