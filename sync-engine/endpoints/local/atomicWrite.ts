@@ -5,7 +5,7 @@ import { chmod, open, rename, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { Transform, Writable } from 'node:stream';
+import { Transform } from 'node:stream';
 import type { TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Entry } from '../../core/entry.js';
@@ -24,7 +24,7 @@ import {
   SMALL_FILE_BYTES,
 } from './fsUtil.js';
 import type { RootedPaths } from './paths.js';
-import { commitSmallFile, PARTIAL_CREATE_FLAGS, targetChanged } from './smallFiles.js';
+import { commitSmallFile, PARTIAL_CREATE_FLAGS, receiveSmall, targetChanged } from './smallFiles.js';
 
 export interface WriteTarget {
   readonly paths: RootedPaths;
@@ -42,20 +42,6 @@ export async function partialOffsetOf(paths: RootedPaths, path: string, entry: E
   const stats = await lstatOrUndefined(resolved.abs);
   if (stats === undefined || !stats.isFile() || stats.size > entry.size) return 0;
   return stats.size;
-}
-
-/** Collects a small file's bytes (at most SMALL_FILE_BYTES, enforced by the Meter before it). */
-class MemorySink extends Writable {
-  private readonly chunks: Buffer[] = [];
-
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.chunks.push(chunk);
-    callback();
-  }
-
-  content(): Buffer {
-    return Buffer.concat(this.chunks);
-  }
 }
 
 /** Counts, hashes and bounds the bytes on their way to disk. */
@@ -185,6 +171,7 @@ async function writeOne(
   if (!resolved.ok) return fail(`not written: ${resolved.reason}`);
   const targetAbs = resolved.abs;
   const partialAbs = join(dirname(targetAbs), baseName(partialPathFor(path, entry)));
+  if (small) return writeSmall(target, request, source, hooks, partialAbs, targetAbs, laterBytes);
 
   if (offset > 0) {
     const partial = await lstatOrUndefined(partialAbs);
@@ -205,8 +192,6 @@ async function writeOne(
   }
 
   const meter = new Meter(entry.size - offset, hash, hooks.onBytes);
-  // A small file is received into memory and written in one go once complete (see smallFiles.ts).
-  const memory = small ? new MemorySink() : undefined;
   const fatalWriteError = async (error: unknown): Promise<TetherError | undefined> => {
     const code = errnoOf(error);
     if (code === 'ENOSPC' || code === 'EDQUOT') {
@@ -220,22 +205,17 @@ async function writeOne(
     }
     return undefined;
   };
-  let out: Writable;
-  if (memory !== undefined) {
-    out = memory;
-  } else {
-    // The partial file is private (0600) until it is complete.
-    const flags = offset > 0 ? constants.O_WRONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK : PARTIAL_CREATE_FLAGS;
-    let handle: FileHandle;
-    try {
-      handle = await open(partialAbs, flags, 0o600);
-    } catch (error) {
-      const fatal = await fatalWriteError(error);
-      if (fatal !== undefined) throw fatal;
-      return fail(`not written: cannot create its partial file: ${messageOf(error)}`);
-    }
-    out = handle.createWriteStream({ start: offset });
+  // The partial file is private (0600) until it is complete.
+  const flags = offset > 0 ? constants.O_WRONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK : PARTIAL_CREATE_FLAGS;
+  let handle: FileHandle;
+  try {
+    handle = await open(partialAbs, flags, 0o600);
+  } catch (error) {
+    const fatal = await fatalWriteError(error);
+    if (fatal !== undefined) throw fatal;
+    return fail(`not written: cannot create its partial file: ${messageOf(error)}`);
   }
+  const out = handle.createWriteStream({ start: offset });
   // Whichever stream fails first is where the failure came from; pipeline then destroys the others with the
   // same error, so their later 'error' events say nothing about the cause.
   let origin: 'source' | 'meter' | 'sink' | undefined;
@@ -266,12 +246,12 @@ async function writeOne(
       );
     }
     const why = messageOf(originError ?? error);
-    return fail(`transfer interrupted (${why}); ${afterwards(!small, offset + meter.received)}`);
+    return fail(`transfer interrupted (${why}); ${afterwards(true, offset + meter.received)}`);
   }
 
   const total = offset + meter.received;
   if (total !== entry.size) {
-    const next = afterwards(!small, total);
+    const next = afterwards(true, total);
     return fail(`transfer incomplete: received ${total} of ${entry.size} bytes; ${next}`);
   }
   if (hash !== undefined) {
@@ -281,10 +261,42 @@ async function writeOne(
       return fail(`not written: the content received has SHA-256 ${actual}, not the expected ${request.verifySha256}`);
     }
   }
-  if (memory !== undefined) {
-    return commitSmallFile(target.displayName, request, partialAbs, targetAbs, memory.content(), laterBytes);
-  }
   return finish(request, partialAbs, targetAbs);
+}
+
+/** A small file: received whole into memory, then written in one go (see smallFiles.ts). */
+async function writeSmall(
+  target: WriteTarget,
+  request: WriteRequest,
+  source: Readable,
+  hooks: WriteHooks,
+  partialAbs: string,
+  targetAbs: string,
+  laterBytes: number,
+): Promise<Outcome> {
+  const { entry } = request;
+  const hash = request.verifySha256 === undefined ? undefined : createHash('sha256');
+  const received = await receiveSmall(source, entry.size, hash, hooks.onBytes, hooks.signal);
+  if (received.outcome === 'cancelled') throw cancelled(target.displayName);
+  if (received.outcome === 'too-long') {
+    return fail(
+      `not written: the source sent more than the ${entry.size} bytes the file has; it changed while it was sent`,
+    );
+  }
+  if (received.outcome === 'failed')
+    return fail(`transfer interrupted (${messageOf(received.error)}); the next sync sends it again`);
+  if (received.content.length !== entry.size) {
+    return fail(
+      `transfer incomplete: received ${received.content.length} of ${entry.size} bytes; the next sync sends it again`,
+    );
+  }
+  if (hash !== undefined) {
+    const actual = hash.digest('hex');
+    if (actual !== request.verifySha256) {
+      return fail(`not written: the content received has SHA-256 ${actual}, not the expected ${request.verifySha256}`);
+    }
+  }
+  return commitSmallFile(target.displayName, request, partialAbs, targetAbs, received.content, laterBytes);
 }
 
 /** Mode, mtime, a last look at the target, then the rename into place. */

@@ -92,7 +92,7 @@ async function readSmall(paths: RootedPaths, request: ReadRequest, verified: Set
   const { path, entry, offset } = request;
   const resolved = await paths.resolve(path, verified);
   if (!resolved.ok) return failing(path, resolved.missing ? 'it vanished since the scan' : resolved.reason);
-  const read = await readSmallFile(resolved.abs, entry, offset);
+  const read = readSmallFile(resolved.abs, entry, offset);
   return 'content' in read ? bufferStream(read.content) : failing(path, read.problem);
 }
 
