@@ -153,7 +153,13 @@ export class ApiServer {
 
   constructor(options: ApiServerOptions) {
     this.options = options;
-    this.server = createServer({ cert: options.tls.certPem, key: options.tls.keyPem, keepAliveTimeout: 30_000 });
+    this.server = createServer({
+      cert: options.tls.certPem,
+      key: options.tls.keyPem,
+      keepAliveTimeout: 30_000,
+      // Go's default, which the API server keeps: exec URLs carry one parameter per argv element.
+      maxHeaderSize: 1024 * 1024,
+    });
     this.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
       this.onRequest(req, res).catch((error: unknown) => {
         this.logError(req, error);

@@ -124,6 +124,23 @@ describe('kubectl exec', () => {
     expect(result.code).toBe(3);
   });
 
+  it('takes a long argv (the URL has one parameter per argument, as on a real API server)', async () => {
+    const args = Array.from({ length: 1500 }, (_, i) => `argument-${String(i).padStart(4, '0')}-${'x'.repeat(30)}`);
+    const result = await t.kubectl([
+      'exec',
+      '-n',
+      'group-vision',
+      'vision-data-viewer',
+      '--',
+      'sh',
+      '-c',
+      'echo $#',
+      'sh',
+      ...args,
+    ]);
+    expect(result.stdout).toBe('1500\n');
+  });
+
   it('feeds stdin', async () => {
     const result = await t.kubectl(['exec', '-i', '-n', 'group-vision', 'vision-data-viewer', '--', 'wc', '-c'], {
       input: 'x'.repeat(100_000),
