@@ -1,10 +1,7 @@
 import type { Side } from '../core/plan.js';
 import type { Endpoint } from './endpoint.js';
 import { createLocalEndpoint } from './local/localEndpoint.js';
-import { createPvcEndpoint, pvcOptionsFrom } from './pvc/pvcEndpoint.js';
 import type { JournalPort } from './phfs/context.js';
-import { S3Endpoint } from './phfs/s3Endpoint.js';
-import { settingsFrom } from './phfs/settings.js';
 import { formatRemoteUrl, parseRemoteUrl } from './remoteUrl.js';
 
 /** What opening a remote may use besides its URL: the pair's stored options and its transfer journal. */
@@ -13,25 +10,35 @@ export interface RemoteContext {
   readonly journal?: JournalPort;
 }
 
-/** Opens the remote endpoint a URL names. */
+/**
+ * Opens the remote endpoint a URL names. The Kubernetes and S3 endpoints are loaded only when a pair uses them:
+ * their SDKs are most of the CLI's start-up time, and a file:// pair needs neither.
+ */
 export async function openRemote(url: string, context: RemoteContext = {}): Promise<Endpoint> {
   const remote = parseRemoteUrl(url);
   switch (remote.scheme) {
     case 'file':
       return createLocalEndpoint(remote.path, { displayName: formatRemoteUrl(remote), missingCode: 'listing-failed' });
     case 'phfs':
-    case 's3':
+    case 's3': {
+      const [{ S3Endpoint }, { settingsFrom }] = await Promise.all([
+        import('./phfs/s3Endpoint.js'),
+        import('./phfs/settings.js'),
+      ]);
       return Promise.resolve(
         new S3Endpoint(remote, {
           settings: settingsFrom(context.options ?? {}, process.env),
           ...(context.journal === undefined ? {} : { journal: context.journal }),
         }),
       );
-    case 'pvc':
+    }
+    case 'pvc': {
+      const { createPvcEndpoint, pvcOptionsFrom } = await import('./pvc/pvcEndpoint.js');
       return createPvcEndpoint(remote, {
         displayName: formatRemoteUrl(remote),
         ...pvcOptionsFrom(context.options ?? {}),
       });
+    }
   }
 }
 
