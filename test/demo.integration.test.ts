@@ -6,7 +6,7 @@ import { finished } from './helpers/cli.js';
 const DEMO = fileURLToPath(new URL('../dist/sync-engine/cli/demo.js', import.meta.url));
 
 describe('npm run demo', () => {
-  it('syncs the sample project, shows a conflict, and drives the lab with kubectl and aws', async () => {
+  it('syncs the sample project, shows a conflict, drives the lab with kubectl and aws, and pushes to a PVC and PHFS', async () => {
     const result = await finished(spawn(process.execPath, [DEMO], { stdio: ['ignore', 'pipe', 'pipe'] }));
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
@@ -20,6 +20,10 @@ describe('npm run demo', () => {
     expect(result.stdout).toMatch(/--context alice auth can-i create pods --subresource=exec -n group-vision\nyes/);
     expect(result.stdout).toMatch(/--context bob auth can-i create pods --subresource=exec -n group-vision\nno/);
     expect(result.stdout).toMatch(/groups\/vision\/datasets\/cifar-mini\/train\/batch-01\.bin/);
+    // Tether itself against the lab: a pvc:// push through a helper pod, checked through another pod, and PHFS.
+    expect(result.stdout).toMatch(/lab-claim: did upload 111, download 0/);
+    expect(result.stdout).toMatch(/ls \/data\/shapes\/train\/class-0 \| wc -l'\nREADME\.md\ntrain\nval\n25\n/);
+    expect(result.stdout).toMatch(/lab-phfs: did upload 111, download 0/);
     expect(result.stdout).toContain('(lab stopped)');
   });
 });

@@ -28,11 +28,11 @@ function quoted(args: readonly string[]): string {
   return args.map((a) => (/[\s'"$;|*]/.test(a) ? `'${a.replaceAll("'", "'\\''")}'` : a)).join(' ');
 }
 
-function run(args: string[], options: { show?: number } = {}): string {
+function run(args: string[], options: { show?: number; env?: NodeJS.ProcessEnv } = {}): string {
   const shown = quoted(args);
   say(`\n$ tether ${shown.replaceAll(` ${base}/`, ' ')}`);
   const result = spawnSync(process.execPath, [bin, ...args], {
-    env: { ...process.env, TETHER_HOME: home },
+    env: { ...process.env, ...options.env, TETHER_HOME: home },
     encoding: 'utf8',
   });
   const out = `${result.stdout}${result.stderr}`.trimEnd();
@@ -165,6 +165,56 @@ async function labPart(): Promise<void> {
       },
     );
     say(`${aws.stdout}${aws.stderr}`.trimEnd().split('\n').slice(0, 10).join('\n'));
+
+    say("\nTether against the lab: alice pushes the dataset to her group's JuiceFS claim (through a helper pod");
+    say('and exec streams) and to PHFS (with her own S3 keys, from the environment, never stored).');
+    const dataset = join(local, 'datasets', 'shapes');
+    run([
+      'pair',
+      'add',
+      'lab-claim',
+      '--local',
+      dataset,
+      '--remote',
+      'pvc://alice@group-vision/vision-datasets/shapes',
+      '--kubeconfig',
+      kubeconfig,
+      '--mode',
+      'push',
+    ]);
+    run(['sync', 'lab-claim']);
+    kubectl(
+      'admin',
+      'exec',
+      '-n',
+      'group-vision',
+      'vision-data-viewer',
+      '--',
+      'sh',
+      '-c',
+      'ls /data/shapes; ls /data/shapes/train/class-0 | wc -l',
+    );
+    const alice = JSON.parse(readFileSync(join(labDir, 'lab.json'), 'utf8')) as {
+      users: { name: string; s3?: { accessKeyId: string; secretAccessKey: string } }[];
+    };
+    const keys = alice.users.find((u) => u.name === 'alice')?.s3;
+    if (keys !== undefined) {
+      const env = { AWS_ACCESS_KEY_ID: keys.accessKeyId, AWS_SECRET_ACCESS_KEY: keys.secretAccessKey };
+      run([
+        'pair',
+        'add',
+        'lab-phfs',
+        '--local',
+        dataset,
+        '--remote',
+        'phfs://vision/shapes',
+        '--s3-endpoint',
+        info.s3.endpoint,
+        '--mode',
+        'push',
+      ]);
+      run(['sync', 'lab-phfs'], { env });
+    }
   } finally {
     if (lab.exitCode === null) {
       lab.kill('SIGTERM');
