@@ -15,8 +15,8 @@ import type { Measurement } from './measure.js';
  * Targets (issue #4): initial transfers at least as fast as kubectl cp; the one-change re-sync ≥ 20× faster
  * than copying again; big-file throughput within 2× of the tar pipe; peak RSS under 200 MB.
  */
-/** The CLI from source through tsx, so the bench needs no build (tsx adds a few MB of RSS). */
-const TETHER = fileURLToPath(new URL('../sync-engine/cli/main.ts', import.meta.url));
+/** The built CLI, as users run it (`npm run bench` builds first). */
+const TETHER = fileURLToPath(new URL('../bin/tether.js', import.meta.url));
 const bigMiB = Number(process.env['TETHER_BENCH_BIG_MIB'] ?? 1024);
 const fileCount = Number(process.env['TETHER_BENCH_FILES'] ?? 10_000);
 
@@ -63,7 +63,7 @@ async function main(): Promise<void> {
       ...args,
     ]);
   const tether = (args: string[]): Promise<Measurement> =>
-    measure(process.execPath, ['--import', 'tsx', TETHER, ...args], env);
+    measure(process.execPath, [TETHER, ...args], env);
   const rows: Row[] = [];
   try {
     mkdirSync(home, { recursive: true });
