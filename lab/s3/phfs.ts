@@ -308,6 +308,9 @@ export class PhfsServer {
       });
       upstream.on('error', reject);
     });
+    // If the client dies mid-upload, the pipeline below throws first and `answered` is never awaited: mark it
+    // handled so its later rejection cannot take the whole lab down (the request's own handler reports the error).
+    answered.catch(() => undefined);
     if (body !== undefined) upstream.end(body);
     else if (chunked) await pipeline(req, new AwsChunkedDecoder(), upstream);
     else await pipeline(req, upstream);
