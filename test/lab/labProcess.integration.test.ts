@@ -75,6 +75,8 @@ describe('tether lab start', () => {
     expect(line).toMatch(
       /^lab ready: api https:\/\/127\.0\.0\.1:\d+, s3 http:\/\/127\.0\.0\.1:\d+, kubeconfig .+\/kubeconfig\n$/,
     );
+    // Nothing else: no SDK deprecation notices or stray warnings on stderr either.
+    expect(started.stderr()).toBe('');
 
     const kubeconfigPath = path.join(dir, 'kubeconfig');
     expect((await stat(kubeconfigPath)).mode & 0o777).toBe(0o600);
