@@ -62,8 +62,7 @@ async function main(): Promise<void> {
       join(work, 'kcache'),
       ...args,
     ]);
-  const tether = (args: string[]): Promise<Measurement> =>
-    measure(process.execPath, [TETHER, ...args], env);
+  const tether = (args: string[]): Promise<Measurement> => measure(process.execPath, [TETHER, ...args], env);
   const rows: Row[] = [];
   try {
     mkdirSync(home, { recursive: true });
