@@ -343,7 +343,9 @@ describe('shutdown', () => {
     const lab = await startLab(stateDir, marker);
     expect(await eventually(() => processesWith(['sleep', marker]).length === 9)).toBe(true);
     expect(processesMentioning(stateDir).length).toBeGreaterThan(0);
+    const exited = new Promise((resolve) => lab.once('exit', (_code, signal) => resolve(signal)));
     lab.kill('SIGKILL');
+    expect(await exited).toBe('SIGKILL');
     expect(await eventually(() => processesMentioning(marker).length === 0)).toBe(true);
     expect(processesMentioning(stateDir)).toEqual([]);
     const leftovers = readdirSync(path.join(stateDir, 'sandboxes'));
