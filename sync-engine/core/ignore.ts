@@ -2,12 +2,23 @@ import ignore from 'ignore';
 import { invalidPathReason } from './entry.js';
 import { isEngineTemporary } from './temporaries.js';
 
-/** Decides whether a path (relative to the pair's root) is left out of scans and syncs. */
-export type IgnoreMatcher = (path: string, isDir: boolean) => boolean;
-
 export interface IgnoreOptions {
   /** Match names regardless of case (as git does with `core.ignorecase`); off by default. */
   readonly ignoreCase?: boolean;
+}
+
+/** What a matcher is built from: plain data, so a scan running in another thread can build the same matcher. */
+export interface IgnoreRules {
+  readonly patterns: readonly string[];
+  readonly tetherignoreText?: string;
+  readonly options?: IgnoreOptions;
+}
+
+/** Decides whether a path (relative to the pair's root) is left out of scans and syncs. */
+export interface IgnoreMatcher {
+  (path: string, isDir: boolean): boolean;
+  /** The rules it was built from, when it comes from `createIgnoreMatcher`. */
+  readonly rules?: IgnoreRules;
 }
 
 /** Whether any segment of the path is one of the engine's own temporary names. */
@@ -36,12 +47,29 @@ export function createIgnoreMatcher(
   tetherignoreText?: string,
   options: IgnoreOptions = {},
 ): IgnoreMatcher {
+  const source: IgnoreRules =
+    tetherignoreText === undefined
+      ? { patterns: [...patterns], options: { ...options } }
+      : { patterns: [...patterns], tetherignoreText, options: { ...options } };
+  return Object.assign(matcherOf(source), { rules: source });
+}
+
+/** Builds the matcher for rules that crossed a thread boundary (see `IgnoreMatcher.rules`). */
+export function matcherFromRules(rules: IgnoreRules): IgnoreMatcher {
+  return createIgnoreMatcher(rules.patterns, rules.tetherignoreText, rules.options);
+}
+
+function matcherOf({
+  patterns,
+  tetherignoreText,
+  options = {},
+}: IgnoreRules): (path: string, isDir: boolean) => boolean {
+  const hasRules = patterns.some((p) => p.trim() !== '') || (tetherignoreText ?? '').trim() !== '';
+  // Most pairs have no rules: then only the engine's own names are left out, without asking the matcher.
+  if (!hasRules) return (path) => underEngineTemporary(path);
   const rules = ignore({ ignorecase: options.ignoreCase ?? false });
   rules.add(patterns);
   if (tetherignoreText !== undefined) rules.add(tetherignoreText);
-  const hasRules = patterns.some((p) => p.trim() !== '') || (tetherignoreText ?? '').trim() !== '';
-  // Most pairs have no rules: then only the engine's own names are left out, without asking the matcher.
-  if (!hasRules) return underEngineTemporary;
   return (path, isDir) => {
     if (underEngineTemporary(path)) return true;
     if (invalidPathReason(path) !== undefined) return false;

@@ -3,11 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { isConflictCopyOf } from './conflictName.js';
 import type { Entry, Tree } from './entry.js';
 import { otherSide, type CompareMode, type ReconcileOptions, type Side, type SyncMode } from './plan.js';
-import { reconcile } from './reconcile.js';
+import { reconcile, reconcileFully } from './reconcile.js';
 import { describeSide, isEmptyPlan } from './testing/fixtures.js';
 import {
   applyEdits,
   atOrBelow,
+  editArbitrary,
   changedInModel,
   differences,
   emptyWorld,
@@ -242,4 +243,44 @@ describe('reconcile: the order of the trees does not matter', () => {
       { numRuns: RUNS },
     );
   });
+});
+
+describe('reconcile: the shortcut for unchanged trees', () => {
+  // `reconcile` skips planning when both sides equal each other and the ancestor. Whatever the trees, it must plan
+  // exactly what the full planner plans: synced worlds, then nothing or a few edits, hashes dropped on one side and
+  // mtimes moved within the precision (equal for the planner, but not identical objects).
+  const nudge = fc.record({
+    dropHashes: fc.constantFrom<Side | undefined>(undefined, 'local', 'remote'),
+    jitterMs: fc.constantFrom(0, 1, 999),
+  });
+  it.each(['two-way', 'push', 'pull', 'mirror-push', 'mirror-pull'] as const)(
+    'plans what the full planner plans (%s)',
+    (mode) => {
+      fc.assert(
+        fc.property(
+          historyArbitrary,
+          fc.array(editArbitrary, { maxLength: 2 }),
+          fc.constantFrom<CompareMode>('size-mtime', 'sha256', 'none'),
+          nudge,
+          (history, lastEdits, compare, { dropHashes, jitterMs }) => {
+            const options = optionsFor(mode, compare);
+            let world = emptyWorld();
+            for (const edits of history) world = sync(applyEdits(world, edits), options).after;
+            world = applyEdits(world, lastEdits);
+            const adjust = (side: Side): Tree =>
+              new Map(
+                [...world[side]].map(([path, entry]) => {
+                  const { sha256, ...rest } = entry;
+                  const kept = dropHashes === side || sha256 === undefined ? rest : { ...rest, sha256 };
+                  return [path, side === 'remote' ? { ...kept, mtimeMs: kept.mtimeMs + jitterMs } : kept];
+                }),
+              );
+            const input = { ancestor: world.ancestor, local: adjust('local'), remote: adjust('remote') };
+            expect(reconcile(input, options)).toEqual(reconcileFully(input, options));
+          },
+        ),
+        { numRuns: RUNS },
+      );
+    },
+  );
 });

@@ -1,8 +1,8 @@
-import { changedSince, compareEntries, sameEntry, type CompareSettings } from './compare.js';
+import { changedSince, compareEntries, sameEntry, sameRecord, type CompareSettings } from './compare.js';
 import { conflictName } from './conflictName.js';
 import { parentOf, type Entry, type Problem } from './entry.js';
 import { otherSide, type Conflict, type Plan, type ReconcileInput, type ReconcileOptions, type Side } from './plan.js';
-import { BELOW, planActions, type Slot } from './reconcileActions.js';
+import { BELOW, planActions, recordOf, type Slot } from './reconcileActions.js';
 import { Reach, syntheticDir } from './reconcileScope.js';
 
 /**
@@ -376,12 +376,46 @@ const SOURCES = {
  * the ancestor equal to what both sides hold in common. Never throws; per-path trouble becomes `problems`.
  */
 export function reconcile(input: ReconcileInput, options: ReconcileOptions): Plan {
-  const settings: CompareSettings = {
+  const settings = settingsOf(options);
+  const reach = new Reach(input, options);
+  if (reach.unrestricted && nothingChanged(input, settings)) {
+    return { local: [], remote: [], conflicts: [], problems: [], inSync: [], forget: [] };
+  }
+  return planWithin(input, options, settings, reach);
+}
+
+/** `reconcile` without its shortcut for unchanged trees: what that shortcut is checked against. */
+export function reconcileFully(input: ReconcileInput, options: ReconcileOptions): Plan {
+  return planWithin(input, options, settingsOf(options), new Reach(input, options));
+}
+
+function settingsOf(options: ReconcileOptions): CompareSettings {
+  return {
     compare: options.compare,
     mtimePrecisionMs: options.mtimePrecisionMs,
     ignoreExecutable: options.ignoreExecutable === true,
   };
-  const reach = new Reach(input, options);
+}
+
+/**
+ * The common case of a re-sync, checked in one pass before any planning: both sides list exactly the ancestor's
+ * paths, each side equals the other and what the ancestor records. The full planner would then find nothing to do
+ * and nothing to record, so there is no plan to make. (Every path is then one the ancestor holds, and the ancestor
+ * only ever holds valid paths: the store checks each entry before recording it.)
+ */
+function nothingChanged(input: ReconcileInput, settings: CompareSettings): boolean {
+  const { ancestor, local, remote } = input;
+  if (local.size !== ancestor.size || remote.size !== ancestor.size) return false;
+  if ((input.unlisted?.local.length ?? 0) > 0 || (input.unlisted?.remote.length ?? 0) > 0) return false;
+  for (const [path, l] of local) {
+    const r = remote.get(path);
+    if (r === undefined || compareEntries(l, r, settings) !== 'equal') return false;
+    if (!sameRecord(recordOf(l, r, settings), ancestor.get(path), settings.mtimePrecisionMs)) return false;
+  }
+  return true;
+}
+
+function planWithin(input: ReconcileInput, options: ReconcileOptions, settings: CompareSettings, reach: Reach): Plan {
   const claimed = new Set<string>();
   const context: Context = {
     options,

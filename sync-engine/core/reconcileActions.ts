@@ -167,7 +167,7 @@ function actOnSide(
 }
 
 /** The entry the ancestor records for a path both sides agree on: the local entry, with a hash the remote knows. */
-function recordOf(local: Entry, remote: Entry, settings: CompareSettings): Entry {
+export function recordOf(local: Entry, remote: Entry, settings: CompareSettings): Entry {
   if (settings.compare !== 'sha256' || local.sha256 !== undefined || remote.sha256 === undefined) return local;
   return { ...local, sha256: remote.sha256 };
 }

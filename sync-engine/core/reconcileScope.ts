@@ -133,6 +133,11 @@ export class Reach {
     }
   }
 
+  /** Whether every path is in reach so far: no case collision, no unlisted folder, nothing rejected, no problem. */
+  get unrestricted(): boolean {
+    return this.roots.size === 0 && this.rejected.size === 0 && this.problems.length === 0;
+  }
+
   /**
    * Whether the planner may act on `path`, for the first tree that lists it (`side` undefined for the ancestor): its
    * depth when it may, 0 when it is out of reach. A path out of reach pins its parents on the side that holds it;

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { Entry, Problem } from '../core/entry.js';
+import type { IgnoreMatcher } from '../core/ignore.js';
 
 /** What an endpoint can and cannot represent; the planner and controller adapt to it. */
 export interface EndpointCapabilities {
@@ -22,8 +23,9 @@ export interface ScanOptions {
   /**
    * Paths for which this returns true are not listed (and, for directories, not descended into).
    * The engine's own temporary files are never listed whatever this says; they come back in `temporaries`.
+   * A matcher that carries its `rules` may be rebuilt and applied elsewhere (the local scan's worker thread).
    */
-  readonly ignore?: (path: string, isDir: boolean) => boolean;
+  readonly ignore?: IgnoreMatcher;
 }
 
 export interface ScanResult {

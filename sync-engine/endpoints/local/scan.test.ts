@@ -3,6 +3,7 @@ import { chmodSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:f
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Entry } from '../../core/entry.js';
+import { createIgnoreMatcher } from '../../core/ignore.js';
 import { TetherError } from '../../errors.js';
 import { createLocalEndpoint } from './localEndpoint.js';
 import { runningAsRoot, TempDirs, writeFile } from './testFixtures.js';
@@ -140,6 +141,33 @@ describe('scan', () => {
     expect(asked).toContain('src/');
     // The skipped link is itself ignored, so it is not a problem either.
     expect(result.problems).toEqual([]);
+  });
+
+  it('applies a matcher built from rules in the worker, as the same rules applied on the main thread would', async () => {
+    const root = dirs.make();
+    writeFile(root, 'node_modules/pkg/index.js', 'x');
+    symlinkSync('a.log', join(root, 'ignored-link.log'));
+    symlinkSync('a.ts', join(root, 'kept-link'));
+    writeFile(root, 'src/a.ts', 'x');
+    writeFile(root, 'src/a.log', 'x');
+    writeFile(root, 'src/keep.log', 'x');
+    writeFile(root, 'build/out/x.o', 'x');
+    writeFile(root, '.tether-partial-0123456789abcdef', 'half');
+    const matcher = createIgnoreMatcher(['node_modules/', '*.log', '!keep.log'], 'build/\n');
+    expect(matcher.rules).toBeDefined();
+    const endpoint = await createLocalEndpoint(root);
+    const inWorker = await endpoint.scan({ ignore: matcher });
+    // A plain function (no rules attached) goes through the main thread's answers instead.
+    const onMain = await endpoint.scan({ ignore: (path, isDir) => matcher(path, isDir) });
+    await endpoint.close();
+    const paths = (entries: readonly Entry[]): string[] => entries.map((e) => e.path).sort();
+    expect(paths(inWorker.entries)).toEqual(['src', 'src/a.ts', 'src/keep.log']);
+    expect(paths(onMain.entries)).toEqual(paths(inWorker.entries));
+    expect(inWorker.problems).toEqual([
+      { path: 'kept-link', message: expect.stringMatching(/^symlink skipped/) as unknown },
+    ]);
+    expect(onMain.problems).toEqual(inWorker.problems);
+    expect(inWorker.temporaries).toEqual(['.tether-partial-0123456789abcdef']);
   });
 
   it('puts a folder that vanished before it was listed into unlisted, with a problem', async () => {

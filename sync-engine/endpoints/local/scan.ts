@@ -23,12 +23,15 @@ const PROGRESS_INTERVAL_MS = 100;
  * - The root itself failing to list is fatal: `TetherError('listing-failed')`.
  */
 export async function scanTree(root: string, displayName: string, options: ScanOptions = {}): Promise<ScanResult> {
-  const { signal, onProgress, ignore } = options;
+  const { signal, onProgress } = options;
   if (signal?.aborted === true) throw cancelled(displayName);
+  // A matcher that carries its rules is applied in the worker; only a bare function needs the main thread.
+  const rules = options.ignore?.rules;
+  const ignore = rules === undefined ? options.ignore : undefined;
   const channel = new MessageChannel();
   const wake = new SharedArrayBuffer(4);
   const wakeCounter = new Int32Array(wake);
-  const data: ScanWorkerData = { root, decide: ignore !== undefined, answers: channel.port2, wake };
+  const data: ScanWorkerData = { root, decide: ignore !== undefined, rules, answers: channel.port2, wake };
   const worker = startWorker('scanWorker', { workerData: data, transferList: [channel.port2] });
 
   const entries: Entry[] = [];

@@ -1,4 +1,5 @@
 import type { MessagePort } from 'node:worker_threads';
+import type { IgnoreRules } from '../../core/ignore.js';
 
 /**
  * Messages between the scan driver (`scan.ts`, main thread) and the scan worker (`scanWorker.ts`).
@@ -7,7 +8,8 @@ import type { MessagePort } from 'node:worker_threads';
  * NUL-joined in one string (a path never contains NUL) and numbers in one transferred Float64Array, so a
  * batch of thousands of entries costs two allocations, not thousands.
  *
- * When the caller has an ignore rule (a main-thread function), the worker does not descend into a folder
+ * When the caller's ignore matcher carries its rules (`IgnoreMatcher.rules`), the worker builds the same matcher and
+ * applies it itself, descending without asking. When the caller has only a main-thread function, the worker does not descend into a folder
  * until the main thread has answered for it: every batch reports how many folders it holds, and the answer
  * (sent on `answers`, with `wake` bumped so a waiting worker wakes up) lists the ones to descend into. The
  * worker keeps listing other folders while answers are in flight.
@@ -16,6 +18,8 @@ export interface ScanWorkerData {
   readonly root: string;
   /** Whether to wait for the main thread's answer before descending into a folder. */
   readonly decide: boolean;
+  /** Ignore rules the worker applies itself (then `decide` is false and the main thread applies none). */
+  readonly rules: IgnoreRules | undefined;
   readonly answers: MessagePort;
   /** Int32Array over this: [0] is bumped (and notified) after every answer. */
   readonly wake: SharedArrayBuffer;

@@ -6,6 +6,7 @@
 import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { matcherFromRules, type IgnoreMatcher } from '../../core/ignore.js';
 import { isEngineTemporary } from '../../core/temporaries.js';
 import { INFO_STRIDE, KIND_DIR, KIND_EXECUTABLE, KIND_FILE } from './scanProtocol.js';
 import type { ScanAnswer, ScanBatch, ScanBatchProblem, ScanWorkerData, ScanWorkerMessage } from './scanProtocol.js';
@@ -45,12 +46,15 @@ class Scanner {
   private awaiting = 0;
   private readonly wake: Int32Array;
   private wakeSeen = 0;
+  /** The caller's ignore rules, applied here (see `ScanWorkerData.rules`). */
+  private readonly ignored: IgnoreMatcher | undefined;
 
   constructor(
     private readonly data: ScanWorkerData,
     private readonly post: (message: ScanWorkerMessage, transfer?: ArrayBuffer[]) => void,
   ) {
     this.wake = new Int32Array(data.wake);
+    this.ignored = data.rules === undefined ? undefined : matcherFromRules(data.rules);
   }
 
   run(): void {
@@ -111,6 +115,7 @@ class Scanner {
         continue;
       }
       if (stats === undefined) continue; // Deleted while we looked: it is simply gone.
+      if (this.ignored?.(path, stats.isDirectory()) === true) continue;
       if (stats.isFile()) {
         this.push(path, (stats.mode & 0o100) === 0 ? KIND_FILE : KIND_EXECUTABLE, stats.size, stats.mtimeMs);
       } else if (stats.isDirectory()) {
@@ -141,6 +146,7 @@ class Scanner {
   }
 
   private problem(path: string, message: string, ignorable: boolean): void {
+    if (ignorable && this.ignored?.(path, false) === true) return;
     this.problems.push({ path, message, ignorable });
   }
 
