@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import type { Problem, Tree } from '../core/entry.js';
+import type { Entry, Problem, Tree } from '../core/entry.js';
 import { createIgnoreMatcher } from '../core/ignore.js';
 import type { Conflict, Plan, Side } from '../core/plan.js';
 import { reconcile } from '../core/reconcile.js';
@@ -14,6 +14,7 @@ import { applyPlan, transferTotals } from './applyPlan.js';
 import type { ActivityEvent } from './applyPlan.js';
 import { attachHashes } from './hashing.js';
 import { ProgressTracker } from './progress.js';
+import type { RetryPolicy } from '../core/retry.js';
 import type { SyncProgress } from './progress.js';
 
 export interface SyncOptions {
@@ -22,8 +23,10 @@ export interface SyncOptions {
   readonly force?: boolean;
   /** Overrides the pair's delete limit for this run (`200` or `10%`). */
   readonly maxDelete?: string;
-  /** Parallel transfers (default 4). */
+  /** Parallel transfers (default: the pair's `concurrency` option, else 4). */
   readonly concurrency?: number;
+  /** How batches cut by a dropped stream are retried within the sync (tests shorten the waits). */
+  readonly retry?: RetryPolicy;
   /** Wait this long for another sync of the same pair to finish instead of refusing at once. */
   readonly waitForLockMs?: number;
   readonly signal?: AbortSignal;
@@ -58,6 +61,8 @@ export interface SyncSummary {
   /** Every action of the plan, for dry runs (what was applied is in the activity log). */
   readonly actions?: PlannedAction[];
   readonly hashed: number;
+  /** Strict mode: what was downloaded only to hash it (remote objects without a stored SHA-256). */
+  readonly hashDownloaded?: { readonly bytes: number; readonly files: number };
   readonly durationMs: number;
 }
 
@@ -84,6 +89,18 @@ async function readTetherIgnore(root: string): Promise<string | undefined> {
       cause: error,
     });
   }
+}
+
+function treeOf(entries: readonly Entry[]): Tree {
+  const tree = new Map<string, Entry>();
+  for (const entry of entries) tree.set(entry.path, entry);
+  return tree;
+}
+
+/** The pair's stored `concurrency` option (`tether pair add --concurrency N`), when valid. */
+function pairConcurrency(options: Readonly<Record<string, unknown>>): number | undefined {
+  const value = Number(options['concurrency']);
+  return Number.isInteger(value) && value >= 1 && value <= 64 ? value : undefined;
 }
 
 function countFiles(tree: Tree): number {
@@ -176,11 +193,12 @@ async function runSync(
       });
     const [localScan, remoteScan] = await Promise.all([scanSide('local'), scanSide('remote')]);
     const ancestor = store.loadAncestor(pair.id);
-    let local: Tree = new Map(localScan.entries.map((e) => [e.path, e]));
-    let remote: Tree = new Map(remoteScan.entries.map((e) => [e.path, e]));
+    let local: Tree = treeOf(localScan.entries);
+    let remote: Tree = treeOf(remoteScan.entries);
     const problems: Problem[] = [...localScan.problems, ...remoteScan.problems];
 
     let hashed = 0;
+    let hashDownloaded: { bytes: number; files: number } | undefined;
     if (pair.compare === 'sha256') {
       progress.setPhase('hashing');
       // Only files that will be compared need a hash: those present on the other side or in the ancestor.
@@ -193,6 +211,8 @@ async function runSync(
       local = lh.tree;
       remote = rh.tree;
       hashed = lh.hashed + rh.hashed;
+      const files = lh.downloaded.files + rh.downloaded.files;
+      if (files > 0) hashDownloaded = { bytes: lh.downloaded.bytes + rh.downloaded.bytes, files };
       problems.push(...lh.problems, ...rh.problems);
     }
 
@@ -246,6 +266,7 @@ async function runSync(
         conflictList: plan.conflicts,
         actions: describePlan(plan),
         hashed,
+        ...(hashDownloaded === undefined ? {} : { hashDownloaded }),
         durationMs: Math.round(performance.now() - started),
       };
     }
@@ -270,7 +291,8 @@ async function runSync(
         endpoints,
         compare: pair.compare,
         ancestor: writer,
-        concurrency: options.concurrency ?? 4,
+        concurrency: options.concurrency ?? pairConcurrency(pair.options) ?? 4,
+        ...(options.retry === undefined ? {} : { retry: options.retry }),
         progress,
         signal,
         onActivity: activity,
@@ -313,6 +335,7 @@ async function runSync(
       problems: [...problems, ...result.problems],
       conflictList: plan.conflicts,
       hashed,
+      ...(hashDownloaded === undefined ? {} : { hashDownloaded }),
       durationMs: Math.round(performance.now() - started),
     };
     store.recordSyncResult(pair.name, {

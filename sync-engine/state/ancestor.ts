@@ -1,6 +1,7 @@
 import { invalidPathReason, type Entry, type EntryKind } from '../core/entry.js';
 import { TetherError } from '../errors.js';
 import { WriteBatcher, type BatchLimits } from './batcher.js';
+import type { Statement } from 'better-sqlite3';
 import type { Db } from './sqlite.js';
 
 /**
@@ -24,42 +25,56 @@ import type { Db } from './sqlite.js';
 const KIND_CODES: Readonly<Record<EntryKind, number>> = { file: 0, dir: 1, symlink: 2 };
 const KINDS: readonly EntryKind[] = ['file', 'dir', 'symlink'];
 
-/** path, kind * 2 + executable, size, mtime_ms, sha256, target: few columns, no per-row objects from SQLite. */
-type AncestorRow = [
+/**
+ * Loads the ancestor of a pair. Tuned for 100,000 entries, where building one array per row costs more than SQLite's
+ * own work: each column comes as one plucked array (`pluck`) in primary-key order, kind and executable packed into
+ * one integer, the rare hashes and link targets in a query of their own; one object per entry. The queries share
+ * one read transaction, so they see the same rows in the same order.
+ */
+export function prepareAncestorLoader(db: Db): (pairId: number) => Map<string, Entry> {
+  const column = <T>(expression: string): Statement<[number], T> =>
+    db.prepare<[number], T>(`SELECT ${expression} FROM ancestor WHERE pair_id = ? ORDER BY path`).pluck(true);
+  const paths = column<string>('path');
+  const flags = column<number>('kind * 2 + executable');
+  const sizes = column<number>('size');
+  const mtimes = column<number>('mtime_ms');
+  const extras = db
+    .prepare<[number], [path: string, sha256: string | null, target: string | null]>(
+      'SELECT path, sha256, target FROM ancestor WHERE pair_id = ? AND (sha256 IS NOT NULL OR target IS NOT NULL)',
+    )
+    .raw(true);
+  const load = db.transaction((pairId: number): Map<string, Entry> => {
+    const path = paths.all(pairId);
+    const flag = flags.all(pairId);
+    const size = sizes.all(pairId);
+    const mtime = mtimes.all(pairId);
+    if (flag.length !== path.length || size.length !== path.length || mtime.length !== path.length) {
+      throw new TetherError('state-corrupt', 'the ancestor changed while it was being read; run the sync again');
+    }
+    const more = new Map<string, { sha256: string | null; target: string | null }>();
+    for (const [p, sha256, target] of extras.all(pairId)) more.set(p, { sha256, target });
+    const tree = new Map<string, Entry>();
+    for (let i = 0; i < path.length; i++) {
+      const p = path[i] as string;
+      const f = flag[i] as number;
+      const extra = more.size === 0 ? undefined : more.get(p);
+      tree.set(p, entryOf(p, f, size[i] as number, mtime[i] as number, extra?.sha256 ?? null, extra?.target ?? null));
+    }
+    return tree;
+  });
+  return (pairId) => load(pairId);
+}
+
+function entryOf(
   path: string,
   flags: number,
   size: number,
   mtimeMs: number,
   sha256: string | null,
   target: string | null,
-];
-
-/**
- * Loads the ancestor of a pair. Tuned for 100,000 entries: one prepared statement over the primary key's range,
- * rows as arrays (`raw`), kind and executable packed into one integer, and one object per entry.
- */
-export function prepareAncestorLoader(db: Db): (pairId: number) => Map<string, Entry> {
-  const select = db
-    .prepare<[number], AncestorRow>(
-      'SELECT path, kind * 2 + executable, size, mtime_ms, sha256, target FROM ancestor WHERE pair_id = ?',
-    )
-    .raw(true);
-  return (pairId) => {
-    const rows = select.all(pairId);
-    const tree = new Map<string, Entry>();
-    for (const row of rows) tree.set(row[0], entryOf(row));
-    return tree;
-  };
-}
-
-function entryOf(row: AncestorRow): Entry {
-  const path = row[0];
-  const kind = KINDS[row[1] >> 1] ?? 'file';
-  const executable = (row[1] & 1) === 1;
-  const size = row[2];
-  const mtimeMs = row[3];
-  const sha256 = row[4];
-  const target = row[5];
+): Entry {
+  const kind = KINDS[flags >> 1] ?? 'file';
+  const executable = (flags & 1) === 1;
   // One literal per shape (no spreads): optional fields are absent, never undefined.
   if (sha256 === null) {
     return target === null
