@@ -201,6 +201,9 @@ describe('volumes', () => {
     for (const name of ['planter', 'sub-ok', 'sub-escape']) await core.deleteNamespacedPod({ namespace: ns, name });
   });
 
+  if (process.getuid?.() !== 0) {
+    console.log('skipped: enforced claim sizes need root to mount a sized tmpfs; run as root (as .ci/run does)');
+  }
   it.skipIf(process.getuid?.() !== 0)(
     'backs an enforced claim with a filesystem of its size: ENOSPC past it, larger after a resize',
     async () => {
