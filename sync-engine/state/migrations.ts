@@ -90,6 +90,35 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `);
   },
+  // 2: live sync: pauses (set by any process, obeyed by the watcher), remote files still settling, watcher status.
+  (db) => {
+    db.exec(`
+      -- A row pauses the pair's live sync; \`tether pause\` writes it, the watcher polls it.
+      CREATE TABLE live_pauses (
+        pair_id INTEGER PRIMARY KEY REFERENCES pairs (id) ON DELETE CASCADE,
+        paused_at INTEGER NOT NULL
+      ) STRICT;
+
+      -- Remote files not yet pulled because they may still be written: when each size+mtime was first seen.
+      CREATE TABLE live_observations (
+        pair_id INTEGER NOT NULL REFERENCES pairs (id) ON DELETE CASCADE,
+        path TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        mtime_ms REAL NOT NULL,
+        since INTEGER NOT NULL,
+        PRIMARY KEY (pair_id, path)
+      ) STRICT, WITHOUT ROWID;
+
+      -- The watcher serving a pair (its process) and what it is doing, for \`tether status\` in other processes.
+      CREATE TABLE live_watchers (
+        pair_id INTEGER PRIMARY KEY REFERENCES pairs (id) ON DELETE CASCADE,
+        pid INTEGER NOT NULL,
+        host TEXT NOT NULL,
+        detail_json TEXT NOT NULL,
+        updated_at INTEGER NOT NULL
+      ) STRICT;
+    `);
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

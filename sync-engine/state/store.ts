@@ -12,6 +12,7 @@ import { AncestorWriter, prepareAncestorLoader } from './ancestor.js';
 import { DEFAULT_BATCH_LIMITS, type BatchLimits } from './batcher.js';
 import { HashCache, type CachedHash } from './hashCache.js';
 import { TransferJournal, type JournalRecord } from './journal.js';
+import { LiveState } from './live.js';
 import { migrate } from './migrations.js';
 import { PairLocks, type LockOwner, type PairLockInfo, type PairLockOptions, type ReleaseLock } from './pairLock.js';
 import { PairTable, type PairConfig, type PairConfigPatch, type PairRecord, type PairState } from './pairs.js';
@@ -21,6 +22,7 @@ export type { ActivityInput, ActivityLevel, ActivityQuery, ActivityRecord } from
 export type { BatchLimits } from './batcher.js';
 export type { CachedHash } from './hashCache.js';
 export type { JournalRecord } from './journal.js';
+export type { LiveState, WatcherRecord } from './live.js';
 export { SCHEMA_VERSION } from './migrations.js';
 export type { LockOwner, PairLockInfo, ReleaseLock } from './pairLock.js';
 export { invalidPairNameReason, PAIR_STATES } from './pairs.js';
@@ -62,6 +64,8 @@ export class StateStore {
   /** Ancestor writers with uncommitted operations. */
   readonly #writers = new Set<AncestorWriter>();
   readonly #heldLocks = new Set<ReleaseLock>();
+  /** Live sync: pauses, settling remote files, watchers (see `LiveState`). */
+  readonly live: LiveState;
 
   /** Opens (creating and migrating as needed) the store at `file`. */
   static open(file: string, options: StateStoreOptions = {}): StateStore {
@@ -86,6 +90,7 @@ export class StateStore {
     this.#journal = new TransferJournal(db);
     this.#activity = new ActivityLog(db, this.#batch, options.activityCap ?? DEFAULT_ACTIVITY_CAP);
     this.#locks = new PairLocks(db, options.locks, this.#now);
+    this.live = new LiveState(db, file);
   }
 
   // ---- Pairs ----
