@@ -40,6 +40,12 @@ export function summaryText(summary: SyncSummary): string {
       `delete ${summary.deletedLocal} local and ${summary.deletedRemote} remote, ` +
       `${summary.conflicts} conflict(s), ${formatBytes(summary.bytes)} in ${(summary.durationMs / 1000).toFixed(1)}s`,
   );
+  if (summary.hashDownloaded !== undefined) {
+    const { bytes, files } = summary.hashDownloaded;
+    lines.push(
+      `  strict mode downloaded ${formatBytes(bytes)} (${files} file(s) without a stored SHA-256) only to hash them`,
+    );
+  }
   for (const c of summary.conflictList) {
     lines.push(`  conflict: ${c.path} changed on both sides; the remote version is kept as ${c.conflictPath}`);
   }

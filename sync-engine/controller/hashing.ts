@@ -9,6 +9,8 @@ export interface HashOutcome {
   readonly hashed: number;
   readonly hashedBytes: number;
   readonly problems: { path: string; message: string }[];
+  /** What the endpoint downloaded only to hash (objects without a stored hash). */
+  readonly downloaded: { readonly bytes: number; readonly files: number };
 }
 
 /**
@@ -40,8 +42,9 @@ export async function attachHashes(
       missing.push(entry);
     }
   }
-  if (missing.length === 0) return { tree: result, hashed: 0, hashedBytes: 0, problems: [] };
-  const { hashes, problems } = await endpoint.hash(missing, signal === undefined ? {} : { signal });
+  const none = { bytes: 0, files: 0 };
+  if (missing.length === 0) return { tree: result, hashed: 0, hashedBytes: 0, problems: [], downloaded: none };
+  const { hashes, problems, downloaded } = await endpoint.hash(missing, signal === undefined ? {} : { signal });
   let hashedBytes = 0;
   const fresh: { path: string; size: number; mtimeMs: number; sha256: string }[] = [];
   for (const entry of missing) {
@@ -52,5 +55,5 @@ export async function attachHashes(
     fresh.push({ path: entry.path, size: entry.size, mtimeMs: entry.mtimeMs, sha256 });
   }
   store.putCachedHashes(pairId, side, fresh);
-  return { tree: result, hashed: fresh.length, hashedBytes, problems };
+  return { tree: result, hashed: fresh.length, hashedBytes, problems, downloaded: downloaded ?? none };
 }

@@ -42,6 +42,13 @@ export interface ScanResult {
   readonly unlisted: string[];
 }
 
+export interface HashResult {
+  readonly hashes: Map<string, string>;
+  readonly problems: Problem[];
+  /** Bytes and files downloaded only to be hashed (e.g. S3 objects uploaded without `x-amz-meta-sha256`). */
+  readonly downloaded?: { readonly bytes: number; readonly files: number };
+}
+
 /** One file to be written on this endpoint, whose content comes from the other endpoint. */
 export interface WriteRequest {
   readonly path: string;
@@ -103,8 +110,11 @@ export interface Endpoint {
   /** Lists the whole tree under the root. Throws when the root cannot be listed. */
   scan(options?: ScanOptions): Promise<ScanResult>;
 
-  /** SHA-256 of the given files, computed where the data lives. Files that vanished become problems. */
-  hash(entries: readonly Entry[], options?: ReadOptions): Promise<{ hashes: Map<string, string>; problems: Problem[] }>;
+  /**
+   * SHA-256 of the given files, computed where the data lives. Files that vanished become problems.
+   * `downloaded` is what had to travel to this process to hash (objects without a stored hash), when any did.
+   */
+  hash(entries: readonly Entry[], options?: ReadOptions): Promise<HashResult>;
 
   /**
    * Streams the requested files in order. Each yielded stream must be consumed (or destroyed) before the next

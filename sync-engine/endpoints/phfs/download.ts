@@ -5,7 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import type { Entry, Problem } from '../../core/entry.js';
 import { invalidPathReason } from '../../core/entry.js';
-import type { IncomingFile, ReadOptions } from '../endpoint.js';
+import type { HashResult, IncomingFile, ReadOptions } from '../endpoint.js';
 import type { S3Context } from './context.js';
 import { keyFor } from './context.js';
 import { isNotFound, isPreconditionFailed, problemMessage, s3FailureOf } from './s3Errors.js';
@@ -107,7 +107,7 @@ export async function* readS3Files(
 
 /**
  * SHA-256 of objects: from `x-amz-meta-sha256` when the scan found it (no download), else by streaming the
- * object (the cost is counted in `streamedBytes`).
+ * object; what that cost is returned in `downloaded` (and passed to `onStreamed`).
  */
 export async function hashS3Objects(
   context: S3Context,
@@ -115,9 +115,10 @@ export async function hashS3Objects(
   stored: ReadonlyMap<string, string>,
   options: ReadOptions,
   onStreamed: (bytes: number) => void,
-): Promise<{ hashes: Map<string, string>; problems: Problem[] }> {
+): Promise<HashResult> {
   const hashes = new Map<string, string>();
   const problems: Problem[] = [];
+  const downloaded = { bytes: 0, files: 0 };
   for (const entry of entries) {
     const known = stored.get(entry.path);
     if (known !== undefined) {
@@ -136,6 +137,8 @@ export async function hashS3Objects(
         yield* [];
       });
       onStreamed(bytes);
+      downloaded.bytes += bytes;
+      downloaded.files += 1;
       hashes.set(entry.path, hash.digest('hex'));
     } catch (error) {
       if (isNotFound(error) || isPreconditionFailed(error) || error instanceof ObjectChanged) {
@@ -147,5 +150,5 @@ export async function hashS3Objects(
       else problems.push({ path: entry.path, message: problemMessage(`cannot hash ${entry.path}`, error) });
     }
   }
-  return { hashes, problems };
+  return { hashes, problems, ...(downloaded.files > 0 ? { downloaded } : {}) };
 }

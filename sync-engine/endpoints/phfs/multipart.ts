@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
+  CopyObjectCommand,
   CreateMultipartUploadCommand,
   ListPartsCommand,
   UploadPartCommand,
@@ -260,7 +261,7 @@ export async function uploadMultipart(
     hooks.onProblem?.({ path: request.path, message: refusal });
     return undefined;
   }
-  await context.client.send(
+  const completed = await context.client.send(
     new CompleteMultipartUploadCommand({
       Bucket: context.bucket,
       Key: key,
@@ -272,6 +273,49 @@ export async function uploadMultipart(
     signalOption,
   );
   context.journal?.delete(journalKey);
+  if (entry.sha256 === undefined && sha256 !== undefined) {
+    await recordSha256(context, key, entry, sha256, completed.ETag, signalOption);
+  }
   const known = entry.sha256 ?? sha256;
   return { ...entry, executable: false, ...(known === undefined ? {} : { sha256: known }) };
+}
+
+/** CopyObject copies at most 5 GiB in one request; larger objects would need a whole multipart copy. */
+export const MAX_SINGLE_COPY = 5 * 1024 * 1024 * 1024;
+
+/**
+ * Writes `x-amz-meta-sha256` on an object just completed whose hash was only known at its end (computed while
+ * streaming). S3 metadata cannot change after completion except by a copy onto itself (`REPLACE`), done on the
+ * server (no byte travels through Tether) and atomic for readers; `CopySourceIfMatch` makes sure it is still
+ * the object just written. The alternative, hashing the local file before the upload starts, reads every large
+ * file twice on every push. Above 5 GiB (a multipart copy of the whole object) and when the copy fails, the
+ * metadata is left out: the object is complete and correct, this pair keeps the hash in its own cache, and only
+ * other clients' strict mode has to stream it once. Returns whether the metadata was written.
+ */
+export async function recordSha256(
+  context: S3Context,
+  key: string,
+  entry: Entry,
+  sha256: string,
+  etag: string | undefined,
+  options: { abortSignal?: AbortSignal },
+): Promise<boolean> {
+  if (entry.size > MAX_SINGLE_COPY) return false;
+  try {
+    await context.client.send(
+      new CopyObjectCommand({
+        Bucket: context.bucket,
+        Key: key,
+        CopySource: `${context.bucket}/${key.split('/').map(encodeURIComponent).join('/')}`,
+        ...(etag === undefined ? {} : { CopySourceIfMatch: etag }),
+        MetadataDirective: 'REPLACE',
+        Metadata: metadataFor(entry, sha256),
+      }),
+      options,
+    );
+    return true;
+  } catch (error) {
+    if (options.abortSignal?.aborted === true) throw error;
+    return false;
+  }
 }

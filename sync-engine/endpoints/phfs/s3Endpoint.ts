@@ -4,6 +4,7 @@ import { invalidPathReason } from '../../core/entry.js';
 import type {
   Endpoint,
   EndpointCapabilities,
+  HashResult,
   IncomingFile,
   ReadOptions,
   ScanOptions,
@@ -105,10 +106,7 @@ export class S3Endpoint implements Endpoint {
     return result;
   }
 
-  hash(
-    entries: readonly Entry[],
-    options: ReadOptions = {},
-  ): Promise<{ hashes: Map<string, string>; problems: Problem[] }> {
+  hash(entries: readonly Entry[], options: ReadOptions = {}): Promise<HashResult> {
     return hashS3Objects(this.context, entries, this.stored, options, (bytes) => {
       this.streamedHashBytes += bytes;
     });

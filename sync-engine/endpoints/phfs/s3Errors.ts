@@ -60,9 +60,11 @@ export function s3Error(what: string, error: unknown, context: { bucket: string;
     return new TetherError('cancelled', `cancelled while trying to ${what}`, { cause: error });
   }
   if (failure.name === 'RequestTimeTooSkewed' || /skew/i.test(failure.message)) {
+    const skew = clockSkewOf(error);
+    const by = skew === undefined ? 'more than 15 minutes' : `about ${formatSkew(skew)} (the server allows 15 minutes)`;
     return new TetherError(
       'remote-unreachable',
-      `cannot ${what}: the server says this computer's clock is off by more than 15 minutes; set the clock (enable NTP) and retry`,
+      `cannot ${what}: the server says this computer's clock is off by ${by}; set the clock (enable NTP) and retry`,
       { cause: error },
     );
   }
@@ -123,4 +125,24 @@ export function problemMessage(what: string, error: unknown): string {
   const failure = s3FailureOf(error);
   if (error instanceof TetherError) return `${what}: ${error.message}`;
   return `${what}: ${failure.name}${failure.status === undefined ? '' : ` (HTTP ${failure.status})`}: ${failure.message}`;
+}
+
+/**
+ * How far this computer's clock is from the server's (ms, positive: the server is ahead), from the `Date`
+ * header of the server's answer, when it sent one. The SDK already corrects such skew itself (it re-signs with
+ * the server's time and retries); this is for the message when even that did not help.
+ */
+export function clockSkewOf(error: unknown, now: number = Date.now()): number | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const headers = (error as { $response?: { headers?: Record<string, unknown> } }).$response?.headers;
+  const date = headers?.date ?? headers?.Date;
+  if (typeof date !== 'string') return undefined;
+  const serverTime = Date.parse(date);
+  return Number.isNaN(serverTime) ? undefined : serverTime - now;
+}
+
+export function formatSkew(ms: number): string {
+  const minutes = Math.round(Math.abs(ms) / 60_000);
+  const amount = minutes >= 120 ? `${Math.round(minutes / 60)} hours` : `${minutes} minutes`;
+  return `${amount} (${ms > 0 ? 'behind' : 'ahead of'} the server)`;
 }
