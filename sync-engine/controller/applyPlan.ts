@@ -1,9 +1,10 @@
+import type { Readable } from 'node:stream';
 import pLimit from 'p-limit';
 import type { Entry, Problem } from '../core/entry.js';
 import type { Action, CompareMode, Plan, Side } from '../core/plan.js';
 import { otherSide } from '../core/plan.js';
 import { partialPathFor } from '../core/temporaries.js';
-import type { Endpoint, WriteRequest } from '../endpoints/endpoint.js';
+import type { Endpoint, IncomingFile, WriteRequest } from '../endpoints/endpoint.js';
 import { TetherError } from '../errors.js';
 import type { ProgressTracker } from './progress.js';
 
@@ -42,6 +43,8 @@ export interface ApplyContext {
    * the source's size and mtime, so a cached hash of the version it replaced would otherwise still look valid.
    */
   readonly onHashKnown?: (side: Side, entry: Entry & { readonly sha256: string }) => void;
+  /** Wraps every transferred file's stream (live sync's bandwidth limits). */
+  readonly throttle?: StreamThrottle;
 }
 
 export interface ApplyResult {
@@ -58,6 +61,17 @@ export interface ApplyResult {
 }
 
 type CopyAction = Extract<Action, { kind: 'copy' }>;
+
+/** Wraps the content stream of each file as it travels (e.g. a bandwidth limit); must pass every byte through. */
+export type StreamThrottle = (direction: 'upload' | 'download', stream: Readable) => Readable;
+
+async function* throttled(
+  files: AsyncIterable<IncomingFile>,
+  throttle: StreamThrottle,
+  direction: 'upload' | 'download',
+): AsyncIterable<IncomingFile> {
+  for await (const file of files) yield { ...file, stream: throttle(direction, file.stream) };
+}
 
 /** Totals of what a plan will transfer, for progress. */
 export function transferTotals(plan: Plan): { files: number; bytes: number } {
@@ -239,10 +253,14 @@ async function copyBatch(
     });
   }
   const done = new Set<string>();
-  const incoming = source.readFiles(
+  const read = source.readFiles(
     requests.map((r) => ({ path: r.entry.path, entry: r.entry, offset: r.offset })),
     { signal },
   );
+  const incoming =
+    context.throttle === undefined
+      ? read
+      : throttled(read, context.throttle, target === 'remote' ? 'upload' : 'download');
   try {
     await destination.writeFiles(requests, incoming, {
       signal,

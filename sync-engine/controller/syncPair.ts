@@ -11,7 +11,7 @@ import { openEndpoints } from '../endpoints/open.js';
 import { TetherError } from '../errors.js';
 import type { PairRecord, StateStore } from '../state/store.js';
 import { applyPlan, transferTotals } from './applyPlan.js';
-import type { ActivityEvent } from './applyPlan.js';
+import type { ActivityEvent, StreamThrottle } from './applyPlan.js';
 import { attachHashes } from './hashing.js';
 import { ProgressTracker } from './progress.js';
 import type { RetryPolicy } from '../core/retry.js';
@@ -31,6 +31,17 @@ export interface SyncOptions {
   readonly waitForLockMs?: number;
   readonly signal?: AbortSignal;
   readonly onProgress?: (progress: SyncProgress) => void;
+  /**
+   * Live sync: paths to leave out of reach for this run (nothing happens at or below them on either side), decided
+   * from the scanned trees: remote files still being written, older checkpoints, folders outside the selection.
+   */
+  readonly outOfReach?: (trees: {
+    readonly local: Tree;
+    readonly remote: Tree;
+    readonly ancestor: Tree;
+  }) => Iterable<string>;
+  /** Live sync: wraps every transferred file's stream (bandwidth limits). */
+  readonly throttle?: StreamThrottle;
   /** Injectable for tests: host name in conflict names, and the clock. */
   readonly host?: string;
   readonly now?: () => number;
@@ -219,7 +230,15 @@ async function runSync(
     progress.setPhase('planning');
     const now = options.now ?? Date.now;
     const plan = reconcile(
-      { ancestor, local, remote, unlisted: { local: localScan.unlisted, remote: remoteScan.unlisted } },
+      {
+        ancestor,
+        local,
+        remote,
+        unlisted: {
+          local: localScan.unlisted,
+          remote: [...remoteScan.unlisted, ...(options.outOfReach?.({ local, remote, ancestor }) ?? [])],
+        },
+      },
       {
         mode: pair.mode,
         compare: pair.compare,
@@ -292,6 +311,7 @@ async function runSync(
         compare: pair.compare,
         ancestor: writer,
         concurrency: options.concurrency ?? pairConcurrency(pair.options) ?? 4,
+        ...(options.throttle === undefined ? {} : { throttle: options.throttle }),
         ...(options.retry === undefined ? {} : { retry: options.retry }),
         progress,
         signal,
