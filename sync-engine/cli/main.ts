@@ -83,6 +83,7 @@ export function buildProgram(): Command {
     .option('--helper-image <image>', 'pvc://: the helper pod image (default busybox:1.36)')
     .option('--pod <name>', 'pvc://: exec into this Running pod that mounts the claim instead of a helper pod')
     .option('--exec-protocol <auto|v4>', 'pvc://: v4 for clusters without the v5 exec protocol (default auto)')
+    .option('--concurrency <n>', 'parallel transfers and exec sessions for this pair (default 4)')
     .action(
       (
         name: string,
@@ -223,6 +224,20 @@ export function buildProgram(): Command {
         else if (pairs.length === 0) print('no pairs yet');
         else for (const p of pairs) print(pairLine(p));
       });
+    });
+
+  // ---- tether ui (issue #7): the desktop UI in a browser ----
+  program
+    .command('ui')
+    .description('serve the Tether UI on 127.0.0.1 for a browser; prints the URL with its access token')
+    .option('--port <n>', 'the port (default: a free one)', (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('a port number from 0 to 65535');
+      return n;
+    })
+    .action(async (opts: { port?: number }) => {
+      const { runUiHost } = await import('../ui/runHost.js');
+      await runUiHost({ home: ensureTetherHome(), ...(opts.port === undefined ? {} : { port: opts.port }) });
     });
 
   const lab = program

@@ -1,0 +1,260 @@
+/**
+ * The one API between Tether's UI and its engine: types and method names only, no code that does I/O, so the
+ * renderer (browser or Electron), the preload, the Electron main process and the browser host all import it.
+ *
+ * Every method takes one plain-JSON argument and resolves to plain JSON. Errors cross the boundary flattened to
+ * `{ code, message }` (`UiError`); never rely on `instanceof` on the UI side. The engine validates every argument
+ * at runtime (`schemas.ts`): the types below are a promise to the UI, not a check.
+ */
+
+export type SyncMode = 'two-way' | 'push' | 'pull' | 'mirror-push' | 'mirror-pull';
+export type CompareMode = 'size-mtime' | 'sha256' | 'none';
+export type PairState = 'idle' | 'scanning' | 'syncing' | 'waiting' | 'paused' | 'halted';
+export type ActivityLevel = 'info' | 'warn' | 'error';
+
+export interface UiError {
+  readonly code: string;
+  readonly message: string;
+}
+
+export interface Progress {
+  readonly phase: 'scanning' | 'hashing' | 'planning' | 'transferring' | 'finishing';
+  readonly filesDone: number;
+  readonly filesTotal: number;
+  readonly bytesDone: number;
+  readonly bytesTotal: number;
+  readonly bytesPerSecond: number;
+  readonly etaSeconds?: number;
+  readonly scanned?: number;
+}
+
+export interface LastResult {
+  readonly uploaded: number;
+  readonly downloaded: number;
+  readonly deletedLocal: number;
+  readonly deletedRemote: number;
+  readonly conflicts: number;
+  readonly bytes: number;
+  readonly problems: number;
+  readonly durationMs: number;
+}
+
+export interface PairView {
+  readonly name: string;
+  readonly localPath: string;
+  readonly remoteUrl: string;
+  readonly mode: SyncMode;
+  readonly compare: CompareMode;
+  readonly ignore: readonly string[];
+  readonly state: PairState;
+  readonly stateMessage?: string;
+  readonly lastSyncAt?: number;
+  readonly lastResult?: LastResult;
+  /** Set while a sync started from this UI runs. */
+  readonly progress?: Progress;
+}
+
+export interface NewPair {
+  readonly name: string;
+  readonly localPath: string;
+  readonly remoteUrl: string;
+  readonly mode: SyncMode;
+  readonly compare: CompareMode;
+  readonly ignore: readonly string[];
+  /** The kubeconfig for pvc:// remotes (default: the one in Settings, else the standard rules). */
+  readonly kubeconfig?: string;
+}
+
+export interface PlannedAction {
+  readonly side: 'local' | 'remote';
+  readonly kind: string;
+  readonly path: string;
+  readonly bytes?: number;
+  readonly to?: string;
+}
+
+export interface SyncResult {
+  readonly pair: string;
+  readonly dryRun: boolean;
+  readonly uploaded: number;
+  readonly downloaded: number;
+  readonly deletedLocal: number;
+  readonly deletedRemote: number;
+  readonly conflicts: number;
+  readonly bytes: number;
+  readonly failed: number;
+  readonly problems: readonly { readonly path: string; readonly message: string }[];
+  readonly actions?: readonly PlannedAction[];
+  readonly durationMs: number;
+}
+
+export interface KubeContexts {
+  readonly kubeconfig: string;
+  readonly current?: string;
+  readonly contexts: readonly { readonly name: string; readonly namespace?: string; readonly user?: string }[];
+}
+
+export type Lane = 'juicefs-rwx' | 'legacy-nfs-rwx' | 'longhorn-fast-rwo' | 'other';
+
+export interface PvcView {
+  readonly name: string;
+  readonly namespace: string;
+  readonly phase: string;
+  /** As the claim requests or the volume provides, e.g. "50Gi". */
+  readonly capacity?: string;
+  readonly storageClass?: string;
+  readonly lane: Lane;
+  readonly laneLabel: string;
+  /** One line on what the lane is best for. */
+  readonly bestFor: string;
+  readonly accessModes: readonly string[];
+  /** Whether the user may create pods and exec in the namespace (what a write through Tether needs). */
+  readonly canWrite: boolean;
+}
+
+/** Where the storage browser looks: a remote URL (pvc://, phfs://, s3://, file://) and its stored options. */
+export interface RemoteRef {
+  readonly remoteUrl: string;
+  readonly kubeconfig?: string;
+}
+
+export interface BrowseEntry {
+  readonly name: string;
+  /** Relative to the remote's root. */
+  readonly path: string;
+  readonly kind: 'file' | 'dir' | 'symlink';
+  readonly size: number;
+  readonly mtimeMs: number;
+}
+
+export interface ActivityView {
+  readonly id: number;
+  readonly at: number;
+  readonly pair?: string;
+  readonly level: ActivityLevel;
+  readonly kind: string;
+  readonly path?: string;
+  readonly message: string;
+  readonly bytes?: number;
+}
+
+export interface FileFacts {
+  readonly path: string;
+  readonly size: number;
+  readonly mtimeMs: number;
+  readonly sha256: string;
+}
+
+export interface ConflictView {
+  readonly pair: string;
+  readonly path: string;
+  readonly conflictPath: string;
+  /** Your version (keeps the name) and the remote's version (kept as `conflictPath`), as they are now locally. */
+  readonly local: FileFacts;
+  readonly remote: FileFacts;
+}
+
+export type ConflictChoice = 'keep-local' | 'keep-remote' | 'keep-both';
+
+export interface Settings {
+  /** Parallel transfers per sync. */
+  readonly concurrency: number;
+  /** Upload/download limit in KiB/s; 0 = unlimited. */
+  readonly bandwidthKiBps: number;
+  /** How often live pairs poll the remote, in seconds. */
+  readonly pollIntervalSeconds: number;
+  readonly helperImage: string;
+  readonly kubeconfig?: string;
+  readonly phfsEndpoint?: string;
+  readonly phfsBucket?: string;
+}
+
+export interface CredentialsStatus {
+  /** Whether this host can keep secrets encrypted (Electron's safeStorage); the browser host cannot. */
+  readonly supported: boolean;
+  readonly s3AccessKeyId?: string;
+  readonly hasSecret: boolean;
+}
+
+/** The methods, each with its one argument and its result. */
+export interface TetherApi {
+  listPairs(args: Record<string, never>): Promise<PairView[]>;
+  addPair(args: NewPair): Promise<PairView>;
+  removePair(args: { name: string }): Promise<void>;
+  /** One sync (or a dry run: the plan, nothing moves). Progress arrives as `progress` events meanwhile. */
+  syncNow(args: { name: string; dryRun?: boolean; force?: boolean }): Promise<SyncResult>;
+  /** Stops a running sync and refuses new ones until `resumePair`. */
+  pausePair(args: { name: string }): Promise<void>;
+  resumePair(args: { name: string }): Promise<void>;
+  kubeContexts(args: { kubeconfig?: string }): Promise<KubeContexts>;
+  listNamespaces(args: { kubeconfig?: string; context: string }): Promise<string[]>;
+  listPvcs(args: { kubeconfig?: string; context: string; namespace: string }): Promise<PvcView[]>;
+  browse(args: { remote: RemoteRef; path: string }): Promise<BrowseEntry[]>;
+  makeFolder(args: { remote: RemoteRef; path: string }): Promise<void>;
+  /** Writes one file (content base64); replaces nothing: an existing file at `path` is an error. */
+  upload(args: { remote: RemoteRef; path: string; contentBase64: string; mtimeMs?: number }): Promise<void>;
+  /** Reads one file (base64). */
+  download(args: { remote: RemoteRef; path: string }): Promise<{ contentBase64: string; size: number }>;
+  /** Deletes files and folders (folders with everything below them). */
+  deleteEntries(args: { remote: RemoteRef; paths: string[] }): Promise<{ removed: number }>;
+  listActivity(args: { pair?: string; level?: ActivityLevel; kind?: string; limit?: number }): Promise<ActivityView[]>;
+  listConflicts(args: { pair?: string }): Promise<ConflictView[]>;
+  /** Resolves a conflict on the local side, then syncs the pair once so the remote agrees. */
+  resolveConflict(args: { pair: string; path: string; conflictPath: string; choice: ConflictChoice }): Promise<void>;
+  getSettings(args: Record<string, never>): Promise<Settings>;
+  saveSettings(args: Settings): Promise<Settings>;
+  credentialsStatus(args: Record<string, never>): Promise<CredentialsStatus>;
+  saveCredentials(args: { s3AccessKeyId: string; s3SecretAccessKey: string }): Promise<CredentialsStatus>;
+  /** A native folder picker where the host has one (Electron); the browser host answers `{}`. */
+  pickFolder(args: { title?: string }): Promise<{ path?: string }>;
+}
+
+export type MethodName = keyof TetherApi;
+export type MethodArgs<M extends MethodName> = Parameters<TetherApi[M]>[0];
+export type MethodResult<M extends MethodName> = Awaited<ReturnType<TetherApi[M]>>;
+
+export const METHOD_NAMES = [
+  'listPairs',
+  'addPair',
+  'removePair',
+  'syncNow',
+  'pausePair',
+  'resumePair',
+  'kubeContexts',
+  'listNamespaces',
+  'listPvcs',
+  'browse',
+  'makeFolder',
+  'upload',
+  'download',
+  'deleteEntries',
+  'listActivity',
+  'listConflicts',
+  'resolveConflict',
+  'getSettings',
+  'saveSettings',
+  'credentialsStatus',
+  'saveCredentials',
+  'pickFolder',
+] as const satisfies readonly MethodName[];
+
+/** Events the engine pushes to the UI. */
+export interface TetherEvents {
+  progress: { readonly pair: string; readonly progress: Progress };
+  /** A pair was added, removed, or changed state: refetch the list. */
+  pairsChanged: Record<string, never>;
+  /** A sync ended with conflicts or a halt (the desktop app turns these into notifications). */
+  notice: { readonly pair: string; readonly level: 'warn' | 'error'; readonly message: string };
+}
+export type EventName = keyof TetherEvents;
+
+/** Messages on the browser host's WebSocket (and the Electron IPC bridge). */
+export type ClientMessage = { readonly id: number; readonly method: string; readonly args: unknown };
+export type ServerMessage =
+  | { readonly id: number; readonly ok: true; readonly result: unknown }
+  | { readonly id: number; readonly ok: false; readonly error: UiError }
+  | { readonly event: EventName; readonly data: unknown };
+
+/** The complete check that `METHOD_NAMES` lists every method once (compile-time). */
+type Missing = Exclude<MethodName, (typeof METHOD_NAMES)[number]>;
+export const ALL_METHODS_LISTED: Missing extends never ? true : false = true;

@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { TetherError } from '../errors.js';
+import { METHOD_NAMES } from './contract.js';
+import { isMethodName, parseArgs, SCHEMAS } from './schemas.js';
+
+describe('UI argument validation', () => {
+  it('has a schema for every contract method and no other', () => {
+    expect(Object.keys(SCHEMAS).sort()).toEqual([...METHOD_NAMES].sort());
+    expect(isMethodName('listPairs')).toBe(true);
+    expect(isMethodName('constructor')).toBe(false);
+    expect(isMethodName('__proto__')).toBe(false);
+  });
+
+  const remote = { remoteUrl: 'pvc://group-vision/vision-datasets' };
+  const rejected: [string, Parameters<typeof parseArgs>[0], unknown, RegExp][] = [
+    ['unknown key', 'removePair', { name: 'a', extra: 1 }, /extra|Unrecognized/i],
+    ['bad pair name', 'removePair', { name: 'a/b' }, /may only contain/],
+    [
+      'relative local folder',
+      'addPair',
+      { name: 'a', localPath: 'data', remoteUrl: 'phfs://g', mode: 'push', compare: 'none', ignore: [] },
+      /absolute/,
+    ],
+    [
+      'unknown mode',
+      'addPair',
+      { name: 'a', localPath: '/d', remoteUrl: 'phfs://g', mode: 'both', compare: 'none', ignore: [] },
+      /mode/,
+    ],
+    ['.. in a browse path', 'browse', { remote, path: 'a/../../etc' }, /".." segment/],
+    ['absolute browse path', 'browse', { remote, path: '/etc' }, /absolute|empty segment/],
+    ['delete of the root', 'deleteEntries', { remote, paths: [''] }, /root/],
+    ['upload that is not base64', 'upload', { remote, path: 'x', contentBase64: '%%%' }, /base64/i],
+    ['NUL in a remote URL', 'browse', { remote: { remoteUrl: 'phfs://a\0' }, path: '' }, /NUL/],
+    ['namespace that is not a DNS label', 'listPvcs', { context: 'alice', namespace: 'A_B' }, /namespace/],
+    [
+      'concurrency out of range',
+      'saveSettings',
+      { concurrency: 0, bandwidthKiBps: 0, pollIntervalSeconds: 60, helperImage: 'busybox' },
+      /concurrency/,
+    ],
+    [
+      'conflict choice',
+      'resolveConflict',
+      { pair: 'p', path: 'a', conflictPath: 'b', choice: 'keep-neither' },
+      /choice/,
+    ],
+    ['not an object', 'listPairs', 'x', /argument/],
+  ];
+  it.each(rejected)('rejects %s', (_what, method, args, message) => {
+    let error: unknown;
+    try {
+      parseArgs(method, args);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(TetherError);
+    expect((error as TetherError).code).toBe('bad-argument');
+    expect((error as TetherError).message).toMatch(new RegExp(`^${method}: invalid argument`));
+    expect((error as TetherError).message).toMatch(message);
+  });
+
+  it('accepts well-formed arguments unchanged', () => {
+    const pair = {
+      name: 'data.v2',
+      localPath: '/home/a/data',
+      remoteUrl: 'phfs://vision/x',
+      mode: 'two-way',
+      compare: 'sha256',
+      ignore: ['*.tmp'],
+    };
+    expect(parseArgs('addPair', pair)).toEqual(pair);
+    expect(parseArgs('browse', { remote, path: '' })).toEqual({ remote, path: '' });
+    expect(parseArgs('listPairs', undefined)).toEqual({});
+  });
+});

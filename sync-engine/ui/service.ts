@@ -1,0 +1,373 @@
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { SyncProgress } from '../controller/progress.js';
+import type { SyncSummary } from '../controller/syncPair.js';
+import { formatRemoteUrl, parseRemoteUrl } from '../endpoints/remoteUrl.js';
+import { flattenError, TetherError } from '../errors.js';
+import type { PairRecord, StateStore } from '../state/store.js';
+import { listConflicts, resolveConflict } from './conflicts.js';
+import type {
+  ActivityView,
+  EventName,
+  LastResult,
+  MethodArgs,
+  MethodName,
+  MethodResult,
+  PairView,
+  Progress,
+  RemoteRef,
+  Settings,
+  SyncResult,
+  TetherApi,
+  TetherEvents,
+} from './contract.js';
+import { kubeContexts, listNamespaces, listPvcs } from './kube.js';
+import { parseArgs } from './schemas.js';
+import { loadSettings, saveSettings, NO_VAULT, type SecretVault } from './settings.js';
+import { StorageBrowser } from './storage.js';
+
+export interface UiServiceOptions {
+  readonly store: StateStore;
+  /** `$TETHER_HOME`: settings.json lives there. */
+  readonly home: string;
+  readonly vault?: SecretVault;
+  /** The native folder picker (Electron); absent in the browser host. */
+  readonly pickFolder?: (title: string | undefined) => Promise<string | undefined>;
+  readonly storage?: StorageBrowser;
+}
+
+type Listener = <E extends EventName>(event: E, data: TetherEvents[E]) => void;
+
+function lastResultOf(value: unknown): LastResult | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const v = value as Record<string, unknown>;
+  const n = (key: string): number => (typeof v[key] === 'number' ? v[key] : 0);
+  return {
+    uploaded: n('uploaded'),
+    downloaded: n('downloaded'),
+    deletedLocal: n('deletedLocal'),
+    deletedRemote: n('deletedRemote'),
+    conflicts: n('conflicts'),
+    bytes: n('bytes'),
+    problems: n('problems'),
+    durationMs: n('durationMs'),
+  };
+}
+
+function resultOf(summary: SyncSummary): SyncResult {
+  return {
+    pair: summary.pair,
+    dryRun: summary.dryRun,
+    uploaded: summary.uploaded,
+    downloaded: summary.downloaded,
+    deletedLocal: summary.deletedLocal,
+    deletedRemote: summary.deletedRemote,
+    conflicts: summary.conflicts,
+    bytes: summary.bytes,
+    failed: summary.failed,
+    problems: summary.problems.slice(0, 1000),
+    ...(summary.actions === undefined ? {} : { actions: summary.actions.slice(0, 10_000) }),
+    durationMs: summary.durationMs,
+  };
+}
+
+/**
+ * The engine side of the UI contract, over the state store, the controller and the endpoints. Hosts (the
+ * browser host's WebSocket, Electron's IPC) call `call(method, args)`, which validates the argument, runs the
+ * method and flattens any error to `{ code, message }`.
+ */
+export class UiService implements TetherApi {
+  readonly #store: StateStore;
+  readonly #home: string;
+  readonly #vault: SecretVault;
+  readonly #pickFolder: UiServiceOptions['pickFolder'];
+  readonly #storage: StorageBrowser;
+  readonly #listeners = new Set<Listener>();
+  readonly #running = new Map<string, { abort: AbortController; done: Promise<unknown> }>();
+  readonly #progress = new Map<string, Progress>();
+
+  constructor(options: UiServiceOptions) {
+    this.#store = options.store;
+    this.#home = options.home;
+    this.#vault = options.vault ?? NO_VAULT;
+    this.#pickFolder = options.pickFolder;
+    this.#storage = options.storage ?? new StorageBrowser();
+  }
+
+  /** Subscribes to events; returns the unsubscribe function. */
+  on(listener: Listener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Validates and runs one call from the UI; resolves to the result or a flattened error, never rejects. */
+  async call(
+    method: MethodName,
+    args: unknown,
+  ): Promise<{ ok: true; result: unknown } | { ok: false; error: { code: string; message: string } }> {
+    try {
+      const parsed = parseArgs(method, args);
+      // Called at once with `this`: the method table is this class's own methods, keyed by the contract's names.
+      // eslint-disable-next-line @typescript-eslint/unbound-method
+      const fn = this[method] as (a: MethodArgs<typeof method>) => Promise<MethodResult<typeof method>>;
+      return { ok: true, result: await fn.call(this, parsed) };
+    } catch (error) {
+      return { ok: false, error: flattenError(error) };
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const run of this.#running.values()) run.abort.abort();
+    await Promise.allSettled([...this.#running.values()].map((r) => r.done));
+    await this.#storage.close();
+  }
+
+  #emit<E extends EventName>(event: E, data: TetherEvents[E]): void {
+    for (const listener of this.#listeners) listener(event, data);
+  }
+
+  #view(pair: PairRecord): PairView {
+    const lastResult = lastResultOf(pair.lastResult);
+    const progress = this.#progress.get(pair.name);
+    return {
+      name: pair.name,
+      localPath: pair.localPath,
+      remoteUrl: pair.remoteUrl,
+      mode: pair.mode,
+      compare: pair.compare,
+      ignore: pair.ignore,
+      state: pair.state,
+      ...(pair.stateMessage === undefined ? {} : { stateMessage: pair.stateMessage }),
+      ...(pair.lastSyncAt === undefined ? {} : { lastSyncAt: pair.lastSyncAt }),
+      ...(lastResult === undefined ? {} : { lastResult }),
+      ...(progress === undefined ? {} : { progress }),
+    };
+  }
+
+  /** Pair options for a remote: where its kubeconfig, helper image and S3 endpoint are (never secrets). */
+  #remoteOptions(remoteUrl: string, kubeconfig: string | undefined): Record<string, unknown> {
+    const settings = loadSettings(this.#home);
+    const remote = parseRemoteUrl(remoteUrl);
+    if (remote.scheme === 'pvc') {
+      const file = kubeconfig ?? settings.kubeconfig;
+      return { ...(file === undefined ? {} : { kubeconfig: file }), helperImage: settings.helperImage };
+    }
+    if (remote.scheme === 'phfs' || remote.scheme === 's3') {
+      const s3 = {
+        ...(settings.phfsEndpoint === undefined ? {} : { endpoint: settings.phfsEndpoint }),
+        ...(settings.phfsBucket === undefined || remote.scheme === 's3' ? {} : { bucket: settings.phfsBucket }),
+      };
+      return Object.keys(s3).length === 0 ? {} : { s3 };
+    }
+    return {};
+  }
+
+  #applyCredentials(): void {
+    const credentials = this.#vault.load();
+    if (credentials === undefined) return;
+    // The AWS SDK's default chain reads these; they live only in this process's memory.
+    process.env['AWS_ACCESS_KEY_ID'] = credentials.accessKeyId;
+    process.env['AWS_SECRET_ACCESS_KEY'] = credentials.secretAccessKey;
+  }
+
+  listPairs(): Promise<PairView[]> {
+    return Promise.resolve(this.#store.listPairs().map((p) => this.#view(p)));
+  }
+
+  addPair(args: MethodArgs<'addPair'>): Promise<PairView> {
+    const localPath = resolve(args.localPath);
+    const isDir = statSync(localPath, { throwIfNoEntry: false })?.isDirectory();
+    if (isDir !== true) {
+      throw new TetherError(
+        'local-missing',
+        `local folder ${localPath} does not exist or is not a folder; create it first`,
+      );
+    }
+    const remoteUrl = formatRemoteUrl(parseRemoteUrl(args.remoteUrl));
+    const record = this.#store.addPair({
+      name: args.name,
+      localPath,
+      remoteUrl,
+      mode: args.mode,
+      compare: args.compare,
+      ignore: args.ignore,
+      options: this.#remoteOptions(remoteUrl, args.kubeconfig),
+    });
+    this.#emit('pairsChanged', {});
+    return Promise.resolve(this.#view(record));
+  }
+
+  async removePair({ name }: MethodArgs<'removePair'>): Promise<void> {
+    const running = this.#running.get(name);
+    if (running !== undefined) {
+      running.abort.abort();
+      await running.done.catch(() => undefined);
+    }
+    if (!this.#store.removePair(name)) throw new TetherError('unknown-pair', `no pair named "${name}"`);
+    this.#emit('pairsChanged', {});
+  }
+
+  async syncNow({ name, dryRun, force }: MethodArgs<'syncNow'>): Promise<SyncResult> {
+    const pair = this.#store.requirePair(name);
+    if (pair.state === 'paused') throw new TetherError('bad-argument', `pair "${name}" is paused; resume it first`);
+    if (this.#running.has(name)) throw new TetherError('pair-locked', `pair "${name}" is already syncing`);
+    this.#applyCredentials();
+    const abort = new AbortController();
+    const settings = loadSettings(this.#home);
+    const { syncPair } = await import('../controller/syncPair.js');
+    const onProgress = (progress: SyncProgress): void => {
+      this.#progress.set(name, progress);
+      this.#emit('progress', { pair: name, progress });
+    };
+    const done = syncPair(this.#store, name, {
+      signal: abort.signal,
+      concurrency: settings.concurrency,
+      ...(dryRun === true ? { dryRun: true } : { onProgress }),
+      ...(force === true ? { force: true } : {}),
+    });
+    this.#running.set(name, { abort, done });
+    this.#emit('pairsChanged', {});
+    try {
+      const summary = await done;
+      if (summary.conflicts > 0 && !summary.dryRun) {
+        this.#emit('notice', {
+          pair: name,
+          level: 'warn',
+          message: `${summary.conflicts} conflict(s) in ${name}: both versions were kept; see Conflicts`,
+        });
+      }
+      return resultOf(summary);
+    } catch (error) {
+      const flat = flattenError(error);
+      if (flat.code === 'safety-halt') this.#emit('notice', { pair: name, level: 'error', message: flat.message });
+      throw error;
+    } finally {
+      this.#running.delete(name);
+      this.#progress.delete(name);
+      this.#emit('pairsChanged', {});
+    }
+  }
+
+  async pausePair({ name }: MethodArgs<'pausePair'>): Promise<void> {
+    this.#store.requirePair(name);
+    const running = this.#running.get(name);
+    if (running !== undefined) {
+      running.abort.abort();
+      await running.done.catch(() => undefined);
+    }
+    this.#store.setPairState(name, 'paused', 'paused from the app');
+    this.#emit('pairsChanged', {});
+  }
+
+  resumePair({ name }: MethodArgs<'resumePair'>): Promise<void> {
+    const pair = this.#store.requirePair(name);
+    if (pair.state === 'paused') this.#store.setPairState(name, 'idle');
+    this.#emit('pairsChanged', {});
+    return Promise.resolve();
+  }
+
+  kubeContexts({ kubeconfig }: MethodArgs<'kubeContexts'>): Promise<MethodResult<'kubeContexts'>> {
+    return Promise.resolve(kubeContexts(kubeconfig ?? loadSettings(this.#home).kubeconfig));
+  }
+
+  listNamespaces({ kubeconfig, context }: MethodArgs<'listNamespaces'>): Promise<string[]> {
+    return listNamespaces(kubeconfig ?? loadSettings(this.#home).kubeconfig, context);
+  }
+
+  listPvcs({ kubeconfig, context, namespace }: MethodArgs<'listPvcs'>): Promise<MethodResult<'listPvcs'>> {
+    return listPvcs(kubeconfig ?? loadSettings(this.#home).kubeconfig, context, namespace);
+  }
+
+  #remote(remote: RemoteRef): [string, Record<string, unknown>] {
+    this.#applyCredentials();
+    return [remote.remoteUrl, this.#remoteOptions(remote.remoteUrl, remote.kubeconfig)];
+  }
+
+  browse({ remote, path }: MethodArgs<'browse'>): Promise<MethodResult<'browse'>> {
+    return this.#storage.browse(...this.#remote(remote), path);
+  }
+
+  makeFolder({ remote, path }: MethodArgs<'makeFolder'>): Promise<void> {
+    return this.#storage.makeFolder(...this.#remote(remote), path);
+  }
+
+  upload({ remote, path, contentBase64, mtimeMs }: MethodArgs<'upload'>): Promise<void> {
+    return this.#storage.upload(
+      ...this.#remote(remote),
+      path,
+      Buffer.from(contentBase64, 'base64'),
+      mtimeMs ?? Date.now(),
+    );
+  }
+
+  async download({ remote, path }: MethodArgs<'download'>): Promise<MethodResult<'download'>> {
+    const content = await this.#storage.download(...this.#remote(remote), path);
+    return { contentBase64: content.toString('base64'), size: content.length };
+  }
+
+  async deleteEntries({ remote, paths }: MethodArgs<'deleteEntries'>): Promise<{ removed: number }> {
+    return { removed: await this.#storage.delete(...this.#remote(remote), paths) };
+  }
+
+  listActivity({ pair, level, kind, limit }: MethodArgs<'listActivity'>): Promise<ActivityView[]> {
+    const pairId = pair === undefined ? undefined : this.#store.requirePair(pair).id;
+    const records = this.#store.listActivity({
+      limit: limit ?? 500,
+      ...(pairId === undefined ? {} : { pairId }),
+      ...(level === undefined ? {} : { level }),
+      ...(kind === undefined ? {} : { kind }),
+    });
+    return Promise.resolve(
+      records.map((r) => ({
+        id: r.id,
+        at: r.at,
+        level: r.level,
+        kind: r.kind,
+        message: r.message,
+        ...(r.pairName === undefined ? {} : { pair: r.pairName }),
+        ...(r.path === undefined ? {} : { path: r.path }),
+        ...(r.bytes === undefined ? {} : { bytes: r.bytes }),
+      })),
+    );
+  }
+
+  listConflicts({ pair }: MethodArgs<'listConflicts'>): Promise<MethodResult<'listConflicts'>> {
+    this.#store.flush();
+    const pairs = pair === undefined ? this.#store.listPairs() : [this.#store.requirePair(pair)];
+    return listConflicts(this.#store, pairs);
+  }
+
+  async resolveConflict({ pair, path, conflictPath, choice }: MethodArgs<'resolveConflict'>): Promise<void> {
+    const record = this.#store.requirePair(pair);
+    await resolveConflict(this.#store, record, path, conflictPath, choice);
+    if (choice !== 'keep-both') await this.syncNow({ name: pair });
+  }
+
+  getSettings(): Promise<Settings> {
+    return Promise.resolve(loadSettings(this.#home));
+  }
+
+  saveSettings(settings: MethodArgs<'saveSettings'>): Promise<Settings> {
+    return Promise.resolve(saveSettings(this.#home, settings));
+  }
+
+  credentialsStatus(): Promise<MethodResult<'credentialsStatus'>> {
+    const stored = this.#vault.load();
+    return Promise.resolve({
+      supported: this.#vault.supported,
+      hasSecret: stored !== undefined,
+      ...(stored === undefined ? {} : { s3AccessKeyId: stored.accessKeyId }),
+    });
+  }
+
+  saveCredentials(args: MethodArgs<'saveCredentials'>): Promise<MethodResult<'credentialsStatus'>> {
+    this.#vault.save({ accessKeyId: args.s3AccessKeyId, secretAccessKey: args.s3SecretAccessKey });
+    return this.credentialsStatus();
+  }
+
+  async pickFolder({ title }: MethodArgs<'pickFolder'>): Promise<{ path?: string }> {
+    if (this.#pickFolder === undefined) return {};
+    const path = await this.#pickFolder(title);
+    return path === undefined ? {} : { path };
+  }
+}
