@@ -7,6 +7,8 @@ import { partialPathFor } from '../core/temporaries.js';
 import type { Endpoint, IncomingFile, WriteRequest } from '../endpoints/endpoint.js';
 import { TetherError } from '../errors.js';
 import type { ProgressTracker } from './progress.js';
+import type { RetryPolicy } from '../core/retry.js';
+import { backoff, DEFAULT_RETRY, isRetryable, nextRetry } from '../core/retry.js';
 
 /** Files at least this big travel alone, resume from a partial file, and report progress as they go. */
 export const LARGE_FILE_BYTES = 8 * 1024 * 1024;
@@ -45,6 +47,8 @@ export interface ApplyContext {
   readonly onHashKnown?: (side: Side, entry: Entry & { readonly sha256: string }) => void;
   /** Wraps every transferred file's stream (live sync's bandwidth limits). */
   readonly throttle?: StreamThrottle;
+  /** How a batch cut by a retryable error (a dropped stream) is tried again; default `DEFAULT_RETRY`. */
+  readonly retry?: RetryPolicy;
 }
 
 export interface ApplyResult {
@@ -224,6 +228,23 @@ export async function applyPlan(plan: Plan, context: ApplyContext): Promise<Appl
   return result;
 }
 
+/** Resume offsets of the large files among `copies` that `destination` holds partial files of. */
+async function offsetsOf(destination: Endpoint, copies: readonly CopyAction[]): Promise<Map<string, number>> {
+  const offsets = new Map<string, number>();
+  if (!destination.capabilities.resumableWrites) return offsets;
+  for (const action of copies) {
+    if (action.source.size < LARGE_FILE_BYTES) continue;
+    const offset = await destination.partialOffset(action.path, action.source);
+    if (offset > 0 && offset <= action.source.size) offsets.set(action.path, offset);
+  }
+  return offsets;
+}
+
+/**
+ * Copies one batch. A retryable failure (a cut stream) is retried with backoff within this sync: the files
+ * not yet done go again, large ones from what their partial files already hold (see retry.ts). Problems
+ * reported by an attempt that is then retried are dropped, since the retry reports its own.
+ */
 async function copyBatch(
   target: Side,
   batch: readonly CopyAction[],
@@ -231,18 +252,58 @@ async function copyBatch(
   result: ApplyResult,
   problem: (side: Side, p: Problem) => void,
 ): Promise<void> {
+  throwIfAborted(context.signal);
+  const destination = context.endpoints[target];
+  const done = new Set<string>();
+  let offsets = await offsetsOf(destination, batch);
+  for (const offset of offsets.values()) context.progress.addBytes(offset);
+  let attempts = 0;
+  let stalled = 0;
+  for (;;) {
+    const pending = batch.filter((action) => !done.has(action.path));
+    const held: Problem[] = [];
+    const doneBefore = done.size;
+    try {
+      await copyAttempt(target, pending, offsets, context, result, held, done);
+      for (const p of held) problem(target, p);
+      return;
+    } catch (error) {
+      attempts++;
+      let progressed = done.size > doneBefore;
+      let next = offsets;
+      if (isRetryable(error) && !context.signal.aborted) {
+        const left = batch.filter((action) => !done.has(action.path));
+        next = await offsetsOf(destination, left).catch(() => offsets);
+        progressed ||= [...next].some(([path, offset]) => offset > (offsets.get(path) ?? 0));
+      }
+      stalled = progressed ? 0 : stalled + 1;
+      const decision = nextRetry(context.retry ?? DEFAULT_RETRY, { attempts, stalled }, error);
+      if (!decision.retry || context.signal.aborted) {
+        for (const p of held) problem(target, p);
+        throw error;
+      }
+      offsets = next;
+      await backoff(decision.delayMs, context.signal);
+    }
+  }
+}
+
+async function copyAttempt(
+  target: Side,
+  batch: readonly CopyAction[],
+  offsets: ReadonlyMap<string, number>,
+  context: ApplyContext,
+  result: ApplyResult,
+  problems: Problem[],
+  done: Set<string>,
+): Promise<void> {
   const { signal, progress } = context;
   throwIfAborted(signal);
   const source = context.endpoints[otherSide(target)];
   const destination = context.endpoints[target];
   const requests: WriteRequest[] = [];
   for (const action of batch) {
-    let offset = 0;
-    if (action.source.size >= LARGE_FILE_BYTES && destination.capabilities.resumableWrites) {
-      offset = await destination.partialOffset(action.path, action.source);
-      if (offset < 0 || offset > action.source.size) offset = 0;
-      progress.addBytes(offset);
-    }
+    const offset = offsets.get(action.path) ?? 0;
     const sha = context.compare === 'sha256' ? action.source.sha256 : undefined;
     requests.push({
       path: action.path,
@@ -252,7 +313,6 @@ async function copyBatch(
       ...(sha === undefined ? {} : { verifySha256: sha }),
     });
   }
-  const done = new Set<string>();
   const read = source.readFiles(
     requests.map((r) => ({ path: r.entry.path, entry: r.entry, offset: r.offset })),
     { signal },
@@ -287,7 +347,7 @@ async function copyBatch(
         });
       },
       onProblem: (p) => {
-        problem(target, p);
+        problems.push(p);
       },
     });
   } finally {

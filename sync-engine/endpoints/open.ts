@@ -7,6 +7,8 @@ import { formatRemoteUrl, parseRemoteUrl } from './remoteUrl.js';
 /** What opening a remote may use besides its URL: the pair's stored options and its transfer journal. */
 export interface RemoteContext {
   readonly options?: Readonly<Record<string, unknown>>;
+  /** The pair the remote belongs to (PVC helper pods are labelled with it). */
+  readonly pairName?: string;
   readonly journal?: JournalPort;
 }
 
@@ -37,6 +39,7 @@ export async function openRemote(url: string, context: RemoteContext = {}): Prom
       return createPvcEndpoint(remote, {
         displayName: formatRemoteUrl(remote),
         ...pvcOptionsFrom(context.options ?? {}),
+        ...(context.pairName === undefined ? {} : { pairName: context.pairName }),
       });
     }
   }
@@ -44,12 +47,13 @@ export async function openRemote(url: string, context: RemoteContext = {}): Prom
 
 /** Opens both sides of a pair; closes the first if the second fails. */
 export async function openEndpoints(
-  pair: { localPath: string; remoteUrl: string },
+  pair: { localPath: string; remoteUrl: string; name?: string },
   context: RemoteContext = {},
 ): Promise<Record<Side, Endpoint>> {
   const local = await createLocalEndpoint(pair.localPath);
   try {
-    return { local, remote: await openRemote(pair.remoteUrl, context) };
+    const named = context.pairName === undefined && pair.name !== undefined ? { pairName: pair.name } : {};
+    return { local, remote: await openRemote(pair.remoteUrl, { ...context, ...named }) };
   } catch (error) {
     await local.close();
     throw error;

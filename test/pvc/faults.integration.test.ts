@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { syncPair } from '../../sync-engine/controller/syncPair.js';
 import type { SyncSummary } from '../../sync-engine/controller/syncPair.js';
+import { partialPathFor } from '../../sync-engine/core/temporaries.js';
+import { execSessionCounts } from '../../sync-engine/endpoints/pvc/execClient.js';
 import { TetherError } from '../../sync-engine/errors.js';
 import { StateStore } from '../../sync-engine/state/store.js';
 import { startPvcLab } from './helpers.js';
@@ -68,36 +70,77 @@ const settle = (name: string): Promise<unknown> =>
     (error: unknown) => error,
   );
 
+/** Retries without long waits, so the tests stay quick. */
+const quickRetry = { baseDelayMs: 50, maxDelayMs: 400, maxStalledAttempts: 3, maxAttempts: 40 };
+
+async function pullPair(
+  remote: string,
+  options: Record<string, unknown> = {},
+): Promise<{ name: string; local: string }> {
+  const name = `f${++counter}`;
+  const local = join(work, name);
+  await mkdir(local, { recursive: true });
+  store.addPair({
+    name,
+    localPath: local,
+    remoteUrl: remote,
+    mode: 'pull',
+    compare: 'size-mtime',
+    ignore: [],
+    options: { kubeconfig: lab.lab.kubeconfig, ...options },
+  });
+  return { name, local };
+}
+
 describe('pvc:// under faults', () => {
-  it('a stream cut mid-upload fails the sync; the next sync resumes from the partial file and the result is exact', async () => {
+  it('streams cut every 10 MiB are retried with backoff and resume: a 24 MiB upload finishes in one sync, exact', async () => {
     const big = content(24 * 1024 * 1024, 1);
+    const name = await pushPair('pvc://alice@group-vision/vision-archive/tests/cut-retry', {
+      'big.bin': big,
+      'small.txt': Buffer.from('small'),
+    });
+    lab.lab.setFaults({ exec: { cutAfterBytes: 10 * 1024 * 1024 } });
+    const summary = await syncPair(store, name, { retry: quickRetry });
+    lab.lab.setFaults({ exec: {} });
+    expect(summary.problems).toEqual([]);
+    expect(summary.uploaded).toBe(2);
+    // Every session dies after 10 MiB: only resuming from the partial file can get past it, and what was sent
+    // again is at most what the cuts lost in flight, never the whole file again.
+    expect(summary.bytes).toBeLessThan(big.length * 1.5);
+    const witness = await lab.witnessPod('group-vision', 'vision-archive', 'busybox:1.36');
+    const hashes = await lab.remoteHashes('group-vision', witness, '/data/tests/cut-retry');
+    expect(hashes).toEqual(
+      new Map([
+        ['big.bin', sha(big)],
+        ['small.txt', sha('small')],
+      ]),
+    );
+  }, 240_000);
+
+  it('a sync that gives up on a cut keeps the partial file, never a half file; the next sync resumes from it', async () => {
+    const big = content(24 * 1024 * 1024, 4);
     const name = await pushPair('pvc://alice@group-vision/vision-archive/tests/cut', {
       'big.bin': big,
       'small.txt': Buffer.from('small'),
     });
     lab.lab.setFaults({ exec: { cutAfterBytes: 10 * 1024 * 1024 } });
-    const first = await settle(name);
+    const first = await syncPair(store, name, { retry: { ...quickRetry, maxAttempts: 1 } }).then(
+      (summary) => summary,
+      (error: unknown) => error,
+    );
+    lab.lab.setFaults({ exec: {} });
     const failedFirst = first instanceof TetherError || (first as SyncSummary).failed > 0;
     expect(failedFirst).toBe(true);
-    lab.lab.setFaults({ exec: {} });
 
     const witness = await lab.witnessPod('group-vision', 'vision-archive', 'busybox:1.36');
-    const listing = await lab.kubectl([
-      'exec',
-      '-n',
-      'group-vision',
-      witness,
-      '--',
-      'sh',
-      '-c',
-      'ls -la /data/tests/cut',
-    ]);
+    const listing = await lab.kubectl(['exec', '-n', 'group-vision', witness, '--', 'ls', '-la', '/data/tests/cut']);
     // Nothing half-written under the final name; the arrived bytes wait in a partial file.
     expect(listing.stdout.toString()).not.toMatch(/ big\.bin$/m);
     expect(listing.stdout.toString()).toMatch(/\.tether-partial-/);
 
     const second = await syncPair(store, name);
     expect(second.problems).toEqual([]);
+    expect(second.bytes).toBeLessThan(big.length);
     const hashes = await lab.remoteHashes('group-vision', witness, '/data/tests/cut');
     expect(hashes).toEqual(
       new Map([
@@ -105,6 +148,57 @@ describe('pvc:// under faults', () => {
         ['small.txt', sha('small')],
       ]),
     );
+  }, 240_000);
+
+  it('a large download cut every 10 MiB resumes in place and arrives exact; small files cut mid-batch are retried', async () => {
+    const big = content(24 * 1024 * 1024, 5);
+    const small: Record<string, Buffer> = {};
+    for (let i = 0; i < 40; i++) small[`small/s${i}.bin`] = content(300 * 1024, 100 + i);
+    const source = await pushPair('pvc://alice@group-vision/vision-archive/tests/cut-pull', {
+      'big.bin': big,
+      ...small,
+    });
+    expect((await syncPair(store, source)).problems).toEqual([]);
+    const { name, local } = await pullPair('pvc://alice@group-vision/vision-archive/tests/cut-pull');
+    lab.lab.setFaults({ exec: { cutAfterBytes: 10 * 1024 * 1024 } });
+    const summary = await syncPair(store, name, { retry: quickRetry });
+    lab.lab.setFaults({ exec: {} });
+    expect(summary.problems).toEqual([]);
+    expect(summary.downloaded).toBe(41);
+    expect(sha(await readFile(join(local, 'big.bin')))).toBe(sha(big));
+    for (const [path, data] of Object.entries(small)) expect(sha(await readFile(join(local, path)))).toBe(sha(data));
+  }, 240_000);
+
+  it('a download resumes from the bytes a local partial file already holds', async () => {
+    const big = content(24 * 1024 * 1024, 6);
+    const source = await pushPair('pvc://alice@group-vision/vision-archive/tests/resume-pull', { 'big.bin': big });
+    expect((await syncPair(store, source)).problems).toEqual([]);
+    const { name, local } = await pullPair('pvc://alice@group-vision/vision-archive/tests/resume-pull');
+    // What an interrupted pull of this version leaves: the first 16 MiB in its partial file.
+    const mtimeMs = Math.floor((await stat(join(work, source, 'big.bin'))).mtimeMs / 1000) * 1000;
+    const entry = { path: 'big.bin', kind: 'file' as const, size: big.length, mtimeMs, executable: false };
+    const held = 16 * 1024 * 1024;
+    await writeFile(join(local, partialPathFor('big.bin', entry)), big.subarray(0, held));
+    const summary = await syncPair(store, name);
+    expect(summary.problems).toEqual([]);
+    expect(summary.bytes).toBe(big.length - held);
+    expect(sha(await readFile(join(local, 'big.bin')))).toBe(sha(big));
+  }, 240_000);
+
+  it('runs up to --concurrency exec sessions at once', async () => {
+    const files: Record<string, Buffer> = {};
+    for (let i = 0; i < 4; i++) files[`p${i}.bin`] = content(8 * 1024 * 1024, 200 + i);
+    const peakOf = async (concurrency: number): Promise<number> => {
+      const name = await pushPair(`pvc://alice@group-vision/vision-archive/tests/parallel-${concurrency}`, files);
+      execSessionCounts(true);
+      const summary = await syncPair(store, name, { concurrency });
+      expect(summary.uploaded).toBe(4);
+      return execSessionCounts().peak;
+    };
+    expect(await peakOf(1)).toBe(1);
+    const peak = await peakOf(4);
+    expect(peak).toBeGreaterThanOrEqual(3);
+    expect(peak).toBeLessThanOrEqual(4);
   }, 240_000);
 
   it('works through a bandwidth-limited link and a v4-only server', async () => {

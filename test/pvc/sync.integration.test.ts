@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { syncPair } from '../../sync-engine/controller/syncPair.js';
-import { fingerprint } from '../../sync-engine/core/temporaries.js';
 import { openRemote } from '../../sync-engine/endpoints/open.js';
 import { StateStore } from '../../sync-engine/state/store.js';
 import { snapshot } from '../helpers/trees.js';
@@ -207,28 +206,6 @@ describe('pvc:// endpoint against the lab', () => {
     for (const path of ['big.bin', '$(reboot)', '-rf'])
       expect(sha(await readFile(join(local, path)))).toBe(remote.get(path));
   }, 180_000);
-
-  it('deletes a helper pod left behind by a crashed run of the same remote before starting its own', async () => {
-    const label = `r${fingerprint('alice@group-vision/vision-archive')}`;
-    const manifest = {
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: {
-        name: 'tether-helper-orphan',
-        namespace: 'group-vision',
-        labels: { 'app.kubernetes.io/managed-by': 'tether', 'tether.dev/pair': label },
-      },
-      spec: { containers: [{ name: 'helper', image: 'busybox:1.36', command: ['sleep', '3600'] }] },
-    };
-    const created = await lab.kubectl(['apply', '-f', '-'], { input: Buffer.from(JSON.stringify(manifest)) });
-    expect(created.code).toBe(0);
-    expect(await helperPods('group-vision')).toBe('pod/tether-helper-orphan');
-    const { name, local } = newPair({ remote: 'pvc://alice@group-vision/vision-archive/tests/orphans', mode: 'push' });
-    await writeTree(local, { 'a.txt': 'a' });
-    expect((await syncPair(store, name)).problems).toEqual([]);
-    const left = await lab.kubectl(['get', 'pod', '-n', 'group-vision', 'tether-helper-orphan', '-o', 'name']);
-    expect(left.stdout.toString()).toBe('');
-  }, 120_000);
 
   it('pushes and pulls 700 files with long names (batches stay under the request-line limit)', async () => {
     const files: Record<string, string> = {};

@@ -87,8 +87,27 @@ function toBuffer(data: RawData): Buffer {
   return Buffer.from(data);
 }
 
+const sessions = { active: 0, peak: 0 };
+
+/** Exec sessions open now in this process, and the most open at once since the last reset (diagnostics, tests). */
+export function execSessionCounts(reset = false): { readonly active: number; readonly peak: number } {
+  const counts = { ...sessions };
+  if (reset) sessions.peak = sessions.active;
+  return counts;
+}
+
 /** Runs one command in a pod and resolves with its exit code once the server sent the status and closed. */
 export async function execInPod(target: ExecTarget, request: ExecRequest): Promise<ExecResult> {
+  sessions.active++;
+  sessions.peak = Math.max(sessions.peak, sessions.active);
+  try {
+    return await execSession(target, request);
+  } finally {
+    sessions.active--;
+  }
+}
+
+async function execSession(target: ExecTarget, request: ExecRequest): Promise<ExecResult> {
   const options: ClientOptions = { perMessageDeflate: false, maxPayload: 64 * 1024 * 1024 };
   await target.kubeConfig.applyToHTTPSOptions(options);
   const what = `exec in pod ${target.namespace}/${target.pod}`;

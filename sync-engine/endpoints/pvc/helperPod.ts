@@ -7,20 +7,70 @@ import { TetherError } from '../../errors.js';
 
 /**
  * The helper pod Tether creates to reach a claim: a small image (BusyBox by default) that mounts the claim at
- * /data and sleeps for a bounded lifetime; labelled as managed by Tether with the pair, so a crashed run's pod
- * is found and deleted at the next start. Also: the claim's checks (exists, bound) and the permission checks.
+ * /data. Its life is bounded three ways: the sync deletes it when done; its main process exits once nobody
+ * touched its heartbeat file for the idle timeout (a crashed Tether stops touching it); and
+ * `activeDeadlineSeconds` ends it regardless. It is labelled as managed by Tether with the user, the pair and
+ * an owner key (host + pair + remote), so the next start of the same pair deletes what a crashed run left, and
+ * any start by the same user deletes that user's helpers that already ended or expired.
+ * Also: the claim's checks (exists, bound) and the permission checks.
  */
 export const DEFAULT_HELPER_IMAGE = 'busybox:1.36';
 export const HELPER_MOUNT = '/data';
 export const MANAGED_BY = 'app.kubernetes.io/managed-by';
+export const USER_LABEL = 'tether.dev/user';
 export const PAIR_LABEL = 'tether.dev/pair';
+export const OWNER_LABEL = 'tether.dev/owner';
+export const EXPIRES_ANNOTATION = 'tether.dev/expires-at';
+/** The file whose mtime says when Tether last used the pod (see `HEARTBEAT_COMMAND`). */
+export const HEARTBEAT_FILE = '/tmp/.tether-alive';
+/** argv that tells the helper it is still in use. */
+export const HEARTBEAT_COMMAND: readonly string[] = ['touch', HEARTBEAT_FILE];
+export const DEFAULT_IDLE_TIMEOUT_SECONDS = 15 * 60;
+export const DEFAULT_LIFETIME_SECONDS = 6 * 3600;
+
+/**
+ * The helper's main process: it runs while the heartbeat file was touched within the last `$1` seconds, then
+ * exits 0 (the pod ends as Succeeded and stops using the node and the claim).
+ */
+export const idleScript =
+  'f=$2; touch "$f" || exit 1; ' +
+  'while n=$(date +%s) && a=$(stat -c %Y "$f") && [ $((n - a)) -lt "$1" ]; do sleep 2; done';
+
+/** Any text as a Kubernetes label value: at most 63 of [A-Za-z0-9._-], alphanumeric at both ends. Pure. */
+export function labelValue(text: string): string {
+  return text
+    .replace(/[^A-Za-z0-9._-]+/g, '-')
+    .slice(0, 63)
+    .replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '');
+}
+
+/** Who a helper pod belongs to; see `helperLabels`. */
+export interface HelperOwner {
+  /** The Kubernetes user (the kubeconfig's user name). */
+  readonly user: string;
+  /** The pair's name ('' when opened outside a pair). */
+  readonly pair: string;
+  /** Stable per host + pair + remote: the helper pods carrying it can only be this pair's, left by a crash. */
+  readonly key: string;
+}
+
+/** The labels of a helper pod. Pure. */
+export function helperLabels(owner: HelperOwner): Record<string, string> {
+  return {
+    [MANAGED_BY]: 'tether',
+    [USER_LABEL]: labelValue(owner.user) || 'unknown',
+    [PAIR_LABEL]: labelValue(owner.pair) || 'none',
+    [OWNER_LABEL]: labelValue(owner.key),
+  };
+}
 
 export interface HelperPodOptions {
   readonly image?: string;
-  /** Label value naming the pair (a DNS-label-safe string). */
-  readonly pairLabel: string;
+  readonly owner: HelperOwner;
   /** Upper bound on the pod's life in seconds (default 6 h); the sync deletes it sooner. */
   readonly lifetimeSeconds?: number;
+  /** The pod ends itself after this long without a heartbeat (default 15 min). */
+  readonly idleTimeoutSeconds?: number;
   /** How long to wait for the pod to run (default 120 s). */
   readonly startTimeoutMs?: number;
   /** Pin the pod to this node (an RWO claim already mounted there by `pod`). */
@@ -163,15 +213,37 @@ export async function mountingPod(
   return undefined;
 }
 
-/** Deletes helper pods of this pair left by a run that crashed (the pair lock makes them orphans). */
-export async function deleteOrphans(kubeConfig: KubeConfig, namespace: string, pairLabel: string): Promise<string[]> {
+/**
+ * Which helper pods are leftovers to delete, given the pods managed by Tether in the namespace: those of this
+ * owner key (the pair lock guarantees no live run of the same pair uses them), and the same user's pods that
+ * already ended or outlived their expiry (no run uses those either). Pure.
+ */
+export function orphansAmong(pods: readonly V1Pod[], owner: HelperOwner, now: number): string[] {
+  const labels = helperLabels(owner);
+  const names: string[] = [];
+  for (const pod of pods) {
+    const name = pod.metadata?.name;
+    const podLabels = pod.metadata?.labels ?? {};
+    if (name === undefined || podLabels[MANAGED_BY] !== 'tether') continue;
+    if (podLabels[OWNER_LABEL] === labels[OWNER_LABEL]) {
+      names.push(name);
+      continue;
+    }
+    if (podLabels[USER_LABEL] !== labels[USER_LABEL]) continue;
+    const phase = pod.status?.phase;
+    const expires = Date.parse(pod.metadata?.annotations?.[EXPIRES_ANNOTATION] ?? '');
+    if (phase === 'Succeeded' || phase === 'Failed' || (Number.isFinite(expires) && expires < now)) names.push(name);
+  }
+  return names;
+}
+
+/** Deletes leftover helper pods (see `orphansAmong`); returns their names. Best effort: a failure is skipped. */
+export async function deleteOrphans(kubeConfig: KubeConfig, namespace: string, owner: HelperOwner): Promise<string[]> {
   const core = kubeConfig.makeApiClient(CoreV1Api);
   const list = await core
-    .listNamespacedPod({ namespace, labelSelector: `${MANAGED_BY}=tether,${PAIR_LABEL}=${pairLabel}` })
+    .listNamespacedPod({ namespace, labelSelector: `${MANAGED_BY}=tether` })
     .catch(() => undefined);
-  const names = (list?.items ?? [])
-    .map((pod) => pod.metadata?.name)
-    .filter((name): name is string => name !== undefined);
+  const names = orphansAmong(list?.items ?? [], owner, Date.now());
   for (const name of names)
     await core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 }).catch(() => undefined);
   return names;
@@ -202,11 +274,21 @@ export async function createHelperPod(
 ): Promise<HelperPod> {
   const core = kubeConfig.makeApiClient(CoreV1Api);
   const name = `tether-helper-${randomBytes(5).toString('hex')}`;
-  const lifetime = options.lifetimeSeconds ?? 6 * 3600;
+  const lifetime = options.lifetimeSeconds ?? DEFAULT_LIFETIME_SECONDS;
+  const idle = options.idleTimeoutSeconds ?? DEFAULT_IDLE_TIMEOUT_SECONDS;
   const pod: V1Pod = {
     apiVersion: 'v1',
     kind: 'Pod',
-    metadata: { name, namespace, labels: { [MANAGED_BY]: 'tether', [PAIR_LABEL]: options.pairLabel } },
+    metadata: {
+      name,
+      namespace,
+      labels: helperLabels(options.owner),
+      annotations: {
+        [EXPIRES_ANNOTATION]: new Date(Date.now() + lifetime * 1000).toISOString(),
+        'tether.dev/pair-name': options.owner.pair,
+        'tether.dev/idle-timeout-seconds': String(idle),
+      },
+    },
     spec: {
       restartPolicy: 'Never',
       activeDeadlineSeconds: lifetime,
@@ -218,7 +300,7 @@ export async function createHelperPod(
         {
           name: 'helper',
           image: options.image ?? DEFAULT_HELPER_IMAGE,
-          command: ['sleep', String(lifetime)],
+          command: ['sh', '-c', idleScript, 'sh', String(idle), HEARTBEAT_FILE],
           resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { memory: '256Mi' } },
           volumeMounts: [{ name: 'data', mountPath: HELPER_MOUNT }],
         },

@@ -10,11 +10,16 @@ describe('pvc pair options', () => {
     expect(pvcOptionsFrom(stored)).toEqual({ kubeconfig: '/k', helperImage: 'debian:12', pod: 'nb-0', v4Only: true });
     expect(pvcPairOptions({ execProtocol: 'auto' })).toEqual({});
     expect(pvcOptionsFrom({ s3Bucket: 'ignored' })).toEqual({});
+    expect(pvcPairOptions({ concurrency: '8' })).toEqual({ concurrency: '8' });
+    expect(pvcOptionsFrom({ concurrency: '8' })).toEqual({ concurrency: 8 });
   });
 
   it('refuse what they cannot mean', () => {
     expect(() => pvcPairOptions({ execProtocol: 'v3' })).toThrow(TetherError);
     expect(() => pvcOptionsFrom({ kubeconfig: 42 })).toThrow(/kubeconfig must be a non-empty string/);
     expect(() => pvcOptionsFrom({ execProtocol: 'spdy' })).toThrow(/execProtocol/);
+    expect(() => pvcPairOptions({ concurrency: '0' })).toThrow(/--concurrency must be a whole number from 1 to 64/);
+    expect(() => pvcPairOptions({ concurrency: 'lots' })).toThrow(TetherError);
+    expect(() => pvcOptionsFrom({ concurrency: 2.5 })).toThrow(/concurrency/);
   });
 });

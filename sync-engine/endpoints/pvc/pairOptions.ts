@@ -6,13 +6,22 @@ export interface PvcFlags {
   readonly helperImage?: string;
   readonly pod?: string;
   readonly execProtocol?: string;
+  /** Parallel transfers and exec sessions for this pair (any remote; `tether sync --concurrency` overrides). */
+  readonly concurrency?: string;
 }
 
 /** The pair options those flags store (read back by `pvcOptionsFrom`); no secrets: credentials stay in the kubeconfig. */
 export function pvcPairOptions(flags: PvcFlags): Record<string, string> {
   if (flags.execProtocol !== undefined && flags.execProtocol !== 'auto' && flags.execProtocol !== 'v4')
     throw new TetherError('bad-argument', `--exec-protocol must be auto or v4, not "${flags.execProtocol}"`);
+  const concurrency = flags.concurrency === undefined ? undefined : Number(flags.concurrency);
+  if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency >= 1 && concurrency <= 64))
+    throw new TetherError(
+      'bad-argument',
+      `--concurrency must be a whole number from 1 to 64, not "${flags.concurrency}"`,
+    );
   return {
+    ...(concurrency === undefined ? {} : { concurrency: String(concurrency) }),
     ...(flags.kubeconfig === undefined ? {} : { kubeconfig: flags.kubeconfig }),
     ...(flags.helperImage === undefined ? {} : { helperImage: flags.helperImage }),
     ...(flags.pod === undefined ? {} : { pod: flags.pod }),

@@ -1,4 +1,6 @@
 import type { Readable, Writable } from 'node:stream';
+import type { RetryPolicy } from '../../core/retry.js';
+import { backoff, DEFAULT_RETRY, nextRetry } from '../../core/retry.js';
 import { TetherError } from '../../errors.js';
 import type { ExecResult, ExecTarget } from './execClient.js';
 import { execInPod } from './execClient.js';
@@ -8,6 +10,9 @@ import { execInPod } from './execClient.js';
  * (`"$@"`), always as `./relative` so a name such as `-rf` is never read as an option; scripts never contain
  * user data. The first argument of every script is the root; the prelude changes into it or exits 3.
  */
+/** Read-only commands are tried up to three times when their stream is cut. */
+const READ_RETRY: RetryPolicy = { ...DEFAULT_RETRY, maxStalledAttempts: 3 };
+
 const prelude = 'cd "$1" 2>/dev/null || { echo "tether: cannot enter $1" >&2; exit 3; }; shift; ';
 
 export interface RunOptions {
@@ -31,6 +36,22 @@ export class PodShell {
       command: ['sh', '-c', prelude + script, 'sh', this.root, ...args],
       ...options,
     });
+  }
+
+  /**
+   * Like `run`, for commands that only read (listings, hashes, sizes): a cut stream is retried with backoff,
+   * since running them again is harmless. Never for commands that change the volume or read stdin.
+   */
+  async runRead(script: string, args: readonly string[], options: RunOptions = {}): Promise<ExecResult> {
+    for (let attempts = 1; ; attempts++) {
+      try {
+        return await this.run(script, args, options);
+      } catch (error) {
+        const next = nextRetry(READ_RETRY, { attempts, stalled: attempts }, error);
+        if (!next.retry || options.signal?.aborted === true) throw error;
+        await backoff(next.delayMs, options.signal ?? new AbortController().signal);
+      }
+    }
   }
 
   /** Like `run`, but a non-zero exit is an error naming `what` with the exit code and stderr. */

@@ -42,7 +42,7 @@ export function parseProbe(stdout: string): ProbeResult {
 
 /** Probes the pod once; a missing tool is an error naming it and suggesting the helper pod. */
 export async function probePod(shell: PodShell): Promise<ProbeResult> {
-  const result = await shell.run(probeScript, REQUIRED_TOOLS);
+  const result = await shell.runRead(probeScript, REQUIRED_TOOLS);
   if (result.exitCode !== 0) throw commandError(shell.displayName, 'probe the pod', result);
   const probe = parseProbe(result.stdout.toString());
   if (probe.missing.length > 0)

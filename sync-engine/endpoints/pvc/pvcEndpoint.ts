@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Entry, Problem } from '../../core/entry.js';
 import { invalidPathReason } from '../../core/entry.js';
@@ -13,8 +14,18 @@ import type {
   WriteHooks,
   WriteRequest,
 } from '../endpoint.js';
-import type { HelperPod } from './helperPod.js';
-import { canI, checkClaim, createHelperPod, deleteOrphans, HELPER_MOUNT, mountingPod } from './helperPod.js';
+import type { HelperOwner, HelperPod } from './helperPod.js';
+import {
+  canI,
+  checkClaim,
+  createHelperPod,
+  DEFAULT_IDLE_TIMEOUT_SECONDS,
+  deleteOrphans,
+  HEARTBEAT_COMMAND,
+  HELPER_MOUNT,
+  mountingPod,
+} from './helperPod.js';
+import { execInPod } from './execClient.js';
 import { dotted, PodShell } from './podShell.js';
 import { findMountingPod, podPathFor } from './existingPod.js';
 import type { ProbeResult } from './probe.js';
@@ -49,6 +60,12 @@ export interface PvcEndpointOptions {
   readonly startTimeoutMs?: number;
   /** Use this Running pod that mounts the claim instead of a helper pod. */
   readonly pod?: string;
+  /** The pair this remote belongs to: named in the helper pod's labels, and part of its owner key. */
+  readonly pairName?: string;
+  /** Exec sessions at once for batched work inside the endpoint (hashing); default 4. */
+  readonly concurrency?: number;
+  /** The helper pod ends itself after this long without use (default 15 min). */
+  readonly idleTimeoutSeconds?: number;
 }
 
 /** Reads the PVC settings a pair stores in its options (`kubeconfig`, `helperImage`, `execProtocol`). */
@@ -64,6 +81,9 @@ export function pvcOptionsFrom(options: Readonly<Record<string, unknown>>): Omit
   const helperImage = text('helperImage');
   const protocol = text('execProtocol');
   const pod = text('pod');
+  const concurrency = options['concurrency'] === undefined ? undefined : Number(options['concurrency']);
+  if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency >= 1 && concurrency <= 64))
+    throw new TetherError('bad-argument', 'the pair option concurrency must be a whole number from 1 to 64');
   if (protocol !== undefined && protocol !== 'v4' && protocol !== 'auto')
     throw new TetherError('bad-argument', `the pair option execProtocol must be "auto" or "v4", not "${protocol}"`);
   return {
@@ -71,6 +91,7 @@ export function pvcOptionsFrom(options: Readonly<Record<string, unknown>>): Omit
     ...(helperImage === undefined ? {} : { helperImage }),
     ...(protocol === 'v4' ? { v4Only: true } : {}),
     ...(pod === undefined ? {} : { pod }),
+    ...(concurrency === undefined ? {} : { concurrency }),
   };
 }
 
@@ -118,6 +139,7 @@ export class PvcEndpoint implements Endpoint {
     resumableWrites: true,
   };
   private closed = false;
+  private readonly heartbeat: NodeJS.Timeout | undefined;
 
   constructor(
     readonly displayName: string,
@@ -126,7 +148,18 @@ export class PvcEndpoint implements Endpoint {
     private readonly helper: HelperPod | undefined,
     /** True when the claim is mounted read-only in the pod used (a viewer pod): only pulls can work. */
     readonly readOnly = false,
-  ) {}
+    private readonly concurrency = 4,
+    idleTimeoutSeconds = DEFAULT_IDLE_TIMEOUT_SECONDS,
+  ) {
+    if (helper !== undefined) {
+      // Tells the helper it is in use; a crashed run stops this, and the helper ends itself when idle.
+      const every = Math.max(1000, Math.min(60_000, (idleTimeoutSeconds * 1000) / 3));
+      this.heartbeat = setInterval(() => {
+        void execInPod(shell.target, { command: HEARTBEAT_COMMAND, idleTimeoutMs: 30_000 }).catch(() => undefined);
+      }, every);
+      this.heartbeat.unref();
+    }
+  }
 
   scan(options?: ScanOptions): Promise<ScanResult> {
     return scanRemote(this.shell, options);
@@ -136,7 +169,7 @@ export class PvcEndpoint implements Endpoint {
     entries: readonly Entry[],
     options: ReadOptions = {},
   ): Promise<{ hashes: Map<string, string>; problems: Problem[] }> {
-    return remoteHash(this.shell, entries, options.signal);
+    return remoteHash(this.shell, entries, options.signal, this.concurrency);
   }
 
   readFiles(
@@ -181,8 +214,15 @@ export class PvcEndpoint implements Endpoint {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.heartbeat !== undefined) clearInterval(this.heartbeat);
     await this.helper?.delete();
   }
+}
+
+/** Who the helper pod of this remote belongs to: the user, the pair, and a key for this host + pair + remote. */
+export function helperOwner(user: string, options: Pick<PvcEndpointOptions, 'pairName' | 'displayName'>): HelperOwner {
+  const pair = options.pairName ?? '';
+  return { user, pair, key: `o${fingerprint(`${hostname()}\0${pair}\0${options.displayName}`)}` };
 }
 
 /**
@@ -228,15 +268,23 @@ export async function createPvcEndpoint(location: PvcLocation, options: PvcEndpo
       root,
       options.displayName,
     );
-    return new PvcEndpoint(options.displayName, shell, await probePod(shell), undefined, mount.readOnly);
+    return new PvcEndpoint(
+      options.displayName,
+      shell,
+      await probePod(shell),
+      undefined,
+      mount.readOnly,
+      options.concurrency,
+    );
   }
   const { accessModes } = await checkClaim(kubeConfig, namespace, pvc);
   const rwo = accessModes.includes('ReadWriteOnce') && !accessModes.includes('ReadWriteMany');
   const sameNodeAs = rwo ? await mountingPod(kubeConfig, namespace, pvc) : undefined;
-  const pairLabel = `r${fingerprint(`${location.context ?? ''}@${namespace}/${pvc}`)}`;
-  await deleteOrphans(kubeConfig, namespace, pairLabel);
+  const owner = helperOwner(user, options);
+  await deleteOrphans(kubeConfig, namespace, owner);
   const helper = await createHelperPod(kubeConfig, namespace, pvc, {
-    pairLabel,
+    owner,
+    ...(options.idleTimeoutSeconds === undefined ? {} : { idleTimeoutSeconds: options.idleTimeoutSeconds }),
     ...(sameNodeAs === undefined ? {} : { sameNodeAs }),
     ...(options.helperImage === undefined ? {} : { image: options.helperImage }),
     ...(options.startTimeoutMs === undefined ? {} : { startTimeoutMs: options.startTimeoutMs }),
@@ -260,7 +308,15 @@ export async function createPvcEndpoint(location: PvcLocation, options: PvcEndpo
       await base.runOk('create the folder', 'mkdir -p -- "$1"', [dotted(location.subpath)]);
     }
     const probe = await probePod(shell);
-    return new PvcEndpoint(options.displayName, shell, probe, helper);
+    return new PvcEndpoint(
+      options.displayName,
+      shell,
+      probe,
+      helper,
+      false,
+      options.concurrency,
+      options.idleTimeoutSeconds,
+    );
   } catch (error) {
     await helper.delete().catch(() => undefined);
     throw error;

@@ -94,7 +94,7 @@ export function parseScan(stdout: Buffer, stderr: string, ignore?: ScanOptions['
 }
 
 export async function scanRemote(shell: PodShell, options: ScanOptions = {}): Promise<ScanResult> {
-  const result = await shell.run(scanScript, [], {
+  const result = await shell.runRead(scanScript, [], {
     ...(options.signal === undefined ? {} : { signal: options.signal }),
     idleTimeoutMs: 300_000,
   });

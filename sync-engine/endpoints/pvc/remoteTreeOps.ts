@@ -1,3 +1,4 @@
+import pLimit from 'p-limit';
 import type { Entry, Problem } from '../../core/entry.js';
 import { baseName, invalidPathReason } from '../../core/entry.js';
 import { isEngineTemporary } from '../../core/temporaries.js';
@@ -190,17 +191,23 @@ export async function remoteRemoveTemporaries(shell: PodShell, paths: readonly s
 
 const hashScript = 'for p in "$@"; do if [ -f "$p" ] && [ ! -L "$p" ]; then sha256sum "$p"; fi; done';
 
-/** sha256sum in the pod, in batches; files that vanished become problems. */
+/** sha256sum in the pod, in batches (`concurrency` execs at once); files that vanished become problems. */
 export async function remoteHash(
   shell: PodShell,
   entries: readonly Entry[],
   signal?: AbortSignal,
+  concurrency = 1,
 ): Promise<{ hashes: Map<string, string>; problems: Problem[] }> {
   const hashes = new Map<string, string>();
   const problems: Problem[] = [];
   const files = entries.filter((entry) => checkPath(entry.path, problems) && !entry.path.includes('\n'));
-  await inBatches(files, async (batch) => {
-    const result = await shell.run(
+  const limit = pLimit(Math.max(1, concurrency));
+  const batches = argBatches(files, argsOf, 6000, BATCH);
+  await Promise.all(batches.map((batch) => limit(() => hashBatch(batch))));
+  return { hashes, problems };
+
+  async function hashBatch(batch: readonly Entry[]): Promise<void> {
+    const result = await shell.runRead(
       hashScript,
       batch.map((entry) => dotted(entry.path)),
       {
@@ -220,6 +227,5 @@ export async function remoteHash(
         problems.push({ path: entry.path, message: 'could not hash: it vanished or is unreadable' });
       else hashes.set(entry.path, hash);
     }
-  });
-  return { hashes, problems };
+  }
 }

@@ -1,8 +1,11 @@
 import { PassThrough, Readable, Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import tar from 'tar-stream';
 import type { Header } from 'tar-stream';
 import type { Entry } from '../../core/entry.js';
 import { invalidPathReason } from '../../core/entry.js';
+import type { RetryPolicy } from '../../core/retry.js';
+import { backoff, DEFAULT_RETRY, nextRetry } from '../../core/retry.js';
 import { TetherError } from '../../errors.js';
 import type { IncomingFile, ReadOptions } from '../endpoint.js';
 import type { PodShell } from './podShell.js';
@@ -56,13 +59,19 @@ function feedOf(extract: tar.Extract): Writable {
 function entryStream(item: AsyncIterable<Buffer>): { stream: PassThrough; pumped: Promise<void> } {
   const stream = new PassThrough({ highWaterMark: 1024 * 1024 });
   const pumped = (async () => {
-    for await (const chunk of item) {
-      if (stream.destroyed) continue;
-      if (!stream.write(chunk))
-        await new Promise<void>((resolve) => {
-          stream.once('drain', resolve);
-          stream.once('close', resolve);
-        });
+    try {
+      for await (const chunk of item) {
+        if (stream.destroyed) continue;
+        if (!stream.write(chunk))
+          await new Promise<void>((resolve) => {
+            stream.once('drain', resolve);
+            stream.once('close', resolve);
+          });
+      }
+    } catch (error) {
+      // The archive broke mid-entry (a cut stream): the reader must see it fail, not wait for more.
+      stream.destroy(error instanceof Error ? error : new Error(String(error)));
+      throw error;
     }
     if (!stream.destroyed) stream.end();
   })();
@@ -159,33 +168,87 @@ const tailScript =
   'p=$1; e=$2; k=$3; if [ -L "$p" ] || [ ! -f "$p" ]; then echo "tether: vanished" >&2; exit 10; fi; ' +
   'if [ "$(stat -c "file|%s|%Y" "$p")" != "$e" ]; then echo "tether: changed" >&2; exit 11; fi; tail -c +"$k" "$p"';
 
-/** One large file as a stream (from `offset`), checked against the scanned version first. */
-function largeFile(shell: PodShell, request: ReadRequest, options: ReadOptions): Readable {
+/** How a cut stream of one large download is resumed in place (see core/retry.ts). */
+export const DOWNLOAD_RETRY: RetryPolicy = { ...DEFAULT_RETRY, maxStalledAttempts: 3 };
+
+/**
+ * One large file as a stream (from `offset`), checked against the scanned version first. A cut stream is
+ * resumed where it stopped (`tail -c +N` from the bytes already passed on), with backoff, so the reader sees
+ * one uninterrupted stream; it fails only when the link stays down or the file changed.
+ */
+function largeFile(shell: PodShell, request: ReadRequest, options: ReadOptions, policy: RetryPolicy): Readable {
   const out = new PassThrough({ highWaterMark: 1024 * 1024 });
   const want = request.entry.size - request.offset;
   let got = 0;
-  out.on('data', (chunk: Buffer) => (got += chunk.length));
-  shell
-    .run(tailScript, [dotted(request.path), expectedState(request.entry), String(request.offset + 1)], {
-      stdout: out,
-      idleTimeoutMs: 120_000,
-      ...(options.signal === undefined ? {} : { signal: options.signal }),
-    })
-    .then(
-      (result) => {
-        if (result.exitCode === 10)
-          out.destroy(new Error(`cannot read ${request.path}: it vanished from the remote since the scan`));
-        else if (result.exitCode === 11)
-          out.destroy(new Error(`cannot read ${request.path}: it changed on the remote since the scan`));
-        else if (result.exitCode !== 0)
-          out.destroy(new Error(`cannot read ${request.path}: exit code ${result.exitCode}: ${result.stderr.trim()}`));
-        else out.end();
+  const gone = new AbortController();
+  out.once('close', () => gone.abort());
+  const onAbort = (): void => gone.abort();
+  options.signal?.addEventListener('abort', onAbort);
+  // Counts what was handed to `out`, so a resumed read starts exactly after it; waits while `out` is full.
+  const sink = (): Writable =>
+    new Writable({
+      highWaterMark: 256 * 1024,
+      write(chunk: Buffer, _encoding, callback) {
+        if (out.destroyed) {
+          callback(new Error('the reader went away'));
+          return;
+        }
+        got += chunk.length;
+        if (out.write(chunk)) callback();
+        else {
+          const done = (): void => {
+            out.off('drain', done);
+            out.off('close', done);
+            callback();
+          };
+          out.once('drain', done);
+          out.once('close', done);
+        }
       },
-      (error: unknown) => out.destroy(error instanceof Error ? error : new Error(String(error))),
-    );
-  out.on('end', () => {
-    if (got !== want) out.destroy(new Error(`cannot read ${request.path}: got ${got} bytes, expected ${want}`));
-  });
+    });
+  const fail = (why: string): void => void out.destroy(new Error(`cannot read ${request.path}: ${why}`));
+  const run = async (): Promise<void> => {
+    let attempts = 0;
+    let stalled = 0;
+    for (;;) {
+      const before = got;
+      const attempt = sink();
+      try {
+        const result = await shell.run(
+          tailScript,
+          [dotted(request.path), expectedState(request.entry), String(request.offset + got + 1)],
+          { stdout: attempt, idleTimeoutMs: 120_000, signal: gone.signal },
+        );
+        attempt.end();
+        await finished(attempt);
+        if (result.exitCode === 10) fail('it vanished from the remote since the scan');
+        else if (result.exitCode === 11) fail('it changed on the remote since the scan');
+        else if (result.exitCode !== 0) fail(`exit code ${result.exitCode}: ${result.stderr.trim()}`);
+        else if (got !== want) fail(`got ${got} bytes, expected ${want}`);
+        else out.end();
+        return;
+      } catch (error) {
+        // Chunks the attempt still buffers were never passed on: drop them, `got` says where to resume.
+        attempt.destroy();
+        attempts++;
+        stalled = got > before ? 0 : stalled + 1;
+        const next = nextRetry(policy, { attempts, stalled }, error);
+        if (!next.retry || gone.signal.aborted) {
+          out.destroy(error instanceof Error ? error : new Error(String(error)));
+          return;
+        }
+        const waited = await backoff(next.delayMs, gone.signal).then(
+          () => true,
+          () => false,
+        );
+        if (!waited) {
+          out.destroy(new TetherError('cancelled', `reading ${request.path} cancelled`));
+          return;
+        }
+      }
+    }
+  };
+  void run().finally(() => options.signal?.removeEventListener('abort', onAbort));
   return out;
 }
 
@@ -194,6 +257,7 @@ export async function* readRemoteFiles(
   shell: PodShell,
   requests: readonly ReadRequest[],
   options: ReadOptions = {},
+  retry: RetryPolicy = DOWNLOAD_RETRY,
 ): AsyncGenerator<IncomingFile> {
   let batch: ReadRequest[] = [];
   let batchBytes = 0;
@@ -219,7 +283,7 @@ export async function* readRemoteFiles(
     }
     if (request.entry.size >= LARGE_DOWNLOAD_BYTES || request.offset > 0) {
       yield* flush();
-      yield { ...request, stream: largeFile(shell, request, options) };
+      yield { ...request, stream: largeFile(shell, request, options, retry) };
       continue;
     }
     batch.push(request);

@@ -140,12 +140,22 @@ async function uploadBatch(
   const pack = tar.pack();
   const failed = new Set<number>();
   const hashes = new Map<number, string>();
+  // Set when the extracting exec failed (a cut stream): the archive has no reader any more, so stop.
+  const stream: { broken?: Error } = {};
+  /** Throws the extraction's failure once there is one (a function, so the check is never narrowed away). */
+  const throwIfBroken = (): void => {
+    if (stream.broken !== undefined) throw stream.broken;
+  };
   const produce = async (): Promise<void> => {
     for (let i = 0; i < batch.length; i++) {
       const request = batch[i] as WriteRequest;
       const incoming = await next();
       if (incoming?.path !== request.path)
         throw new TetherError('internal', `upload stream out of order at ${request.path}`);
+      if (stream.broken !== undefined) {
+        incoming.stream.destroy();
+        throw stream.broken;
+      }
       const size = request.entry.size;
       const hash = request.verifySha256 === undefined ? undefined : createHash('sha256');
       const header = {
@@ -163,13 +173,15 @@ async function uploadBatch(
           hash?.update(part);
           sent += part.length;
           hooks.onBytes?.(part.length);
-          if (!sink.write(part)) await new Promise<void>((resolve) => sink.once('drain', resolve));
+          if (!sink.write(part)) await drained(sink, pack);
+          throwIfBroken();
         }
         if (sent !== size) throw new Error(`cannot read ${request.path}: it has ${sent} bytes, not ${size}`);
       } catch (error) {
+        incoming.stream.destroy();
+        throwIfBroken();
         // The archive's size is fixed: pad with zeros, and never commit this one.
         failed.add(i);
-        incoming.stream.destroy();
         hooks.onProblem?.({ path: request.path, message: error instanceof Error ? error.message : String(error) });
         if (sent < size) sink.write(Buffer.alloc(size - sent));
         await new Promise<void>((resolve) => sink.end(resolve));
@@ -181,16 +193,22 @@ async function uploadBatch(
     pack.finalize();
   };
   const total = tarSize(batch.map((r) => r.entry.size));
-  const producing = produce().catch((error: unknown) => {
-    pack.destroy(error instanceof Error ? error : new Error(String(error)));
-    throw error;
-  });
-  const extracting = shell.run(extractScript, [staging, String(total)], {
-    stdin: pack as unknown as Readable,
-    ...(hooks.signal === undefined ? {} : { signal: hooks.signal }),
-  });
-  const [, extracted] = await Promise.all([producing, extracting]);
   try {
+    const producing = produce().catch((error: unknown) => {
+      pack.destroy(error instanceof Error ? error : new Error(String(error)));
+      throw error;
+    });
+    const extracting = shell
+      .run(extractScript, [staging, String(total)], {
+        stdin: pack as unknown as Readable,
+        ...(hooks.signal === undefined ? {} : { signal: hooks.signal }),
+      })
+      .catch((error: unknown) => {
+        stream.broken = error instanceof Error ? error : new Error(String(error));
+        pack.destroy(stream.broken);
+        throw error;
+      });
+    const [, extracted] = await Promise.all([producing, extracting]);
     if (extracted.exitCode !== 0) throw commandError(shell.displayName, 'upload files', extracted);
     const commits: Commit[] = [];
     batch.forEach((request, i) => {
@@ -209,6 +227,19 @@ async function uploadBatch(
   } finally {
     await shell.run('rm -rf -- "$1"', [staging]).catch(() => undefined);
   }
+}
+
+/** Resolves when a tar entry can take more, or when the archive itself was destroyed (then nothing drains). */
+function drained(sink: NodeJS.EventEmitter, pack: NodeJS.EventEmitter): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = (): void => {
+      sink.off('drain', done);
+      pack.off('close', done);
+      resolve();
+    };
+    sink.once('drain', done);
+    pack.once('close', done);
+  });
 }
 
 const appendScript =
@@ -243,6 +274,9 @@ async function uploadLarge(
     });
     if (result.exitCode !== 0) throw commandError(shell.displayName, `upload ${request.path}`, result);
   } catch (error) {
+    // The exec is over (cut, refused, cancelled): the local file must not stay open behind it.
+    incoming.stream.destroy();
+    source.destroy();
     if (sourceError !== undefined && hooks.signal?.aborted !== true) {
       hooks.onProblem?.({
         path: request.path,
@@ -280,6 +314,20 @@ export async function writeRemoteFiles(
     const item = await iterator.next();
     return item.done === true ? undefined : item.value;
   };
+  try {
+    await writeAll(shell, requests, next, hooks);
+  } finally {
+    // Lets the source close what it still holds open when this ends early (a cut stream, a full volume).
+    await iterator.return?.();
+  }
+}
+
+async function writeAll(
+  shell: PodShell,
+  requests: readonly WriteRequest[],
+  next: () => Promise<IncomingFile | undefined>,
+  hooks: WriteHooks,
+): Promise<void> {
   let small: WriteRequest[] = [];
   const flush = async (): Promise<void> => {
     const needed = small.reduce((sum, r) => sum + r.entry.size, 0);
@@ -319,7 +367,7 @@ export async function writeRemoteFiles(
 
 /** Bytes of the partial file of exactly this version (0 when none). */
 export async function remotePartialOffset(shell: PodShell, path: string, entry: Entry): Promise<number> {
-  const result = await shell.run('if [ -f "$1" ]; then stat -c %s "$1"; else echo 0; fi', [
+  const result = await shell.runRead('if [ -f "$1" ]; then stat -c %s "$1"; else echo 0; fi', [
     dotted(partialPathFor(path, entry)),
   ]);
   if (result.exitCode !== 0) return 0;
