@@ -10,7 +10,7 @@ import { UiService } from './service.js';
 export function rendererDir(): string {
   for (const candidate of ['../../renderer/', '../../dist/renderer/']) {
     const dir = fileURLToPath(new URL(candidate, import.meta.url));
-    if (existsSync(`${dir}index.html`)) return dir;
+    if (existsSync(`${dir}app.js`)) return dir;
   }
   throw new TetherError('not-found', 'the UI is not built: run `npm run build` first');
 }

@@ -1,0 +1,317 @@
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useVirtualizer } from '@tanstack/react-virtual';
+import { useRef, useState } from 'react';
+import type { DragEvent } from 'react';
+import type { BrowseEntry, RemoteRef } from '../../sync-engine/ui/contract.js';
+import { api } from './api.js';
+import { Confirm, Empty, ErrorBox, Loading } from './common.js';
+import { base64Of, bytesOf, formatBytes, formatTime } from './format.js';
+
+function join(folder: string, name: string): string {
+  return folder === '' ? name : `${folder}/${name}`;
+}
+
+function Listing(props: {
+  entries: BrowseEntry[];
+  selected: ReadonlySet<string>;
+  toggle: (path: string) => void;
+  open: (entry: BrowseEntry) => void;
+  download: (entry: BrowseEntry) => void;
+}) {
+  const parent = useRef<HTMLDivElement>(null);
+  const rows = useVirtualizer({
+    count: props.entries.length,
+    getScrollElement: () => parent.current,
+    estimateSize: () => 36,
+    overscan: 12,
+  });
+  return (
+    <div className="listing" role="table" aria-label="folder contents" aria-rowcount={props.entries.length}>
+      <div className="listing-head" role="row">
+        <span role="columnheader">Name</span>
+        <span role="columnheader">Size</span>
+        <span role="columnheader">Modified</span>
+        <span role="columnheader">Actions</span>
+      </div>
+      <div ref={parent} className="listing-body" data-testid="listing">
+        <div className="listing-inner" ref={(el) => el?.style.setProperty('height', `${rows.getTotalSize()}px`)}>
+          {rows.getVirtualItems().map((item) => {
+            const entry = props.entries[item.index];
+            if (entry === undefined) return null;
+            return (
+              <div
+                key={entry.path}
+                role="row"
+                aria-rowindex={item.index + 1}
+                className="listing-row"
+                data-testid={`entry-${entry.name}`}
+                ref={(el) => el?.style.setProperty('transform', `translateY(${item.start}px)`)}
+              >
+                <span role="cell" className="name">
+                  <input
+                    type="checkbox"
+                    aria-label={`select ${entry.name}`}
+                    checked={props.selected.has(entry.path)}
+                    onChange={() => props.toggle(entry.path)}
+                  />
+                  {entry.kind === 'dir' ? (
+                    <button type="button" className="link" onClick={() => props.open(entry)}>
+                      📁 {entry.name}
+                    </button>
+                  ) : (
+                    <span>📄 {entry.name}</span>
+                  )}
+                </span>
+                <span role="cell">{entry.kind === 'file' ? formatBytes(entry.size) : ''}</span>
+                <span role="cell">{formatTime(entry.mtimeMs)}</span>
+                <span role="cell">
+                  {entry.kind === 'file' ? (
+                    <button type="button" onClick={() => props.download(entry)} aria-label={`download ${entry.name}`}>
+                      Download
+                    </button>
+                  ) : null}
+                </span>
+              </div>
+            );
+          })}
+        </div>
+      </div>
+    </div>
+  );
+}
+
+export function StorageBrowserScreen() {
+  const client = useQueryClient();
+  const pairs = useQuery({ queryKey: ['pairs'], queryFn: () => api.call('listPairs', {}) });
+  const [urlInput, setUrlInput] = useState('');
+  const [remote, setRemote] = useState<RemoteRef | undefined>();
+  const [folder, setFolder] = useState('');
+  const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
+  const [confirmDelete, setConfirmDelete] = useState(false);
+  const [newFolder, setNewFolder] = useState('');
+  const [message, setMessage] = useState('');
+  const [dragging, setDragging] = useState(false);
+  const fileInput = useRef<HTMLInputElement>(null);
+
+  const listing = useQuery({
+    queryKey: ['browse', remote?.remoteUrl, folder],
+    enabled: remote !== undefined,
+    queryFn: () => api.call('browse', { remote: remote ?? { remoteUrl: '' }, path: folder }),
+  });
+  const refresh = () => client.invalidateQueries({ queryKey: ['browse', remote?.remoteUrl] });
+  const act = useMutation({
+    mutationFn: async (work: () => Promise<string>) => setMessage(await work()),
+    onSettled: refresh,
+  });
+
+  const go = (path: string) => {
+    setFolder(path);
+    setSelected(new Set());
+  };
+  const open = (url: string) => {
+    setRemote({ remoteUrl: url });
+    go('');
+  };
+  const upload = (files: FileList | null) => {
+    if (files === null || remote === undefined) return;
+    const list = [...files];
+    act.mutate(async () => {
+      for (const file of list) {
+        await api.call('upload', {
+          remote,
+          path: join(folder, file.name),
+          contentBase64: base64Of(await file.arrayBuffer()),
+          mtimeMs: file.lastModified,
+        });
+      }
+      return `uploaded ${list.map((f) => f.name).join(', ')}`;
+    });
+  };
+  const download = (entry: BrowseEntry) => {
+    if (remote === undefined) return;
+    act.mutate(async () => {
+      const { contentBase64 } = await api.call('download', { remote, path: entry.path });
+      const url = URL.createObjectURL(new Blob([bytesOf(contentBase64)]));
+      const a = document.createElement('a');
+      a.href = url;
+      a.download = entry.name;
+      a.click();
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+      return `downloaded ${entry.name}`;
+    });
+  };
+  const onDrop = (e: DragEvent) => {
+    e.preventDefault();
+    setDragging(false);
+    upload(e.dataTransfer.files);
+  };
+  const crumbs = folder === '' ? [] : folder.split('/');
+
+  return (
+    <section aria-labelledby="storage-title">
+      <h2 id="storage-title">Storage</h2>
+      <form
+        className="row"
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (urlInput.trim() !== '') open(urlInput.trim());
+        }}
+      >
+        <label>
+          A pair’s remote
+          <select value="" onChange={(e) => e.target.value !== '' && open(e.target.value)}>
+            <option value="">Choose…</option>
+            {pairs.data?.map((p) => (
+              <option key={p.name} value={p.remoteUrl}>
+                {p.name}: {p.remoteUrl}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          or a remote URL
+          <input
+            value={urlInput}
+            onChange={(e) => setUrlInput(e.target.value)}
+            placeholder="pvc://alice@group-vision/vision-datasets"
+          />
+        </label>
+        <button type="submit">Open</button>
+      </form>
+      {remote === undefined ? (
+        <Empty>Choose a PVC or PHFS remote to browse.</Empty>
+      ) : (
+        <div
+          className={dragging ? 'dropzone dragging' : 'dropzone'}
+          onDragOver={(e) => {
+            e.preventDefault();
+            setDragging(true);
+          }}
+          onDragLeave={() => setDragging(false)}
+          onDrop={onDrop}
+        >
+          <nav aria-label="breadcrumbs" className="crumbs">
+            <button type="button" className="link" onClick={() => go('')}>
+              {remote.remoteUrl}
+            </button>
+            {crumbs.map((c, i) => (
+              <span key={crumbs.slice(0, i + 1).join('/')}>
+                {' / '}
+                <button type="button" className="link" onClick={() => go(crumbs.slice(0, i + 1).join('/'))}>
+                  {c}
+                </button>
+              </span>
+            ))}
+          </nav>
+          <div className="toolbar">
+            <button type="button" disabled={folder === ''} onClick={() => go(crumbs.slice(0, -1).join('/'))}>
+              Up
+            </button>
+            <button type="button" onClick={() => fileInput.current?.click()}>
+              Upload…
+            </button>
+            <input
+              ref={fileInput}
+              type="file"
+              multiple
+              hidden
+              aria-label="files to upload"
+              data-testid="upload-input"
+              onChange={(e) => {
+                upload(e.target.files);
+                e.target.value = '';
+              }}
+            />
+            <form
+              className="row"
+              onSubmit={(e) => {
+                e.preventDefault();
+                const name = newFolder.trim();
+                if (name === '') return;
+                act.mutate(async () => {
+                  await api.call('makeFolder', { remote, path: join(folder, name) });
+                  setNewFolder('');
+                  return `created folder ${name}`;
+                });
+              }}
+            >
+              <input
+                aria-label="new folder name"
+                value={newFolder}
+                onChange={(e) => setNewFolder(e.target.value)}
+                placeholder="new folder"
+              />
+              <button type="submit">New folder</button>
+            </form>
+            <button
+              type="button"
+              className="danger"
+              disabled={selected.size === 0}
+              onClick={() => setConfirmDelete(true)}
+            >
+              Delete ({selected.size})
+            </button>
+            <button type="button" onClick={() => void refresh()}>
+              Refresh
+            </button>
+          </div>
+          {act.isPending ? <Loading what="…" /> : null}
+          {act.isError ? <ErrorBox error={act.error} /> : null}
+          {message !== '' && !act.isPending && !act.isError ? (
+            <p role="status" data-testid="storage-status">
+              {message}
+            </p>
+          ) : null}
+          {listing.isPending ? (
+            <Loading what={`${remote.remoteUrl}/${folder}`} />
+          ) : listing.isError ? (
+            <ErrorBox error={listing.error} retry={() => void listing.refetch()} />
+          ) : listing.data.length === 0 ? (
+            <Empty>This folder is empty. Drop files here to upload them.</Empty>
+          ) : (
+            <>
+              <p className="muted" data-testid="entry-count">
+                {listing.data.length} entries
+              </p>
+              <Listing
+                entries={listing.data}
+                selected={selected}
+                toggle={(path) => {
+                  const next = new Set(selected);
+                  if (!next.delete(path)) next.add(path);
+                  setSelected(next);
+                }}
+                open={(entry) => go(entry.path)}
+                download={download}
+              />
+            </>
+          )}
+        </div>
+      )}
+      {confirmDelete && remote !== undefined ? (
+        <Confirm
+          title={`Delete ${selected.size} item(s)?`}
+          confirmLabel="Delete"
+          danger
+          onCancel={() => setConfirmDelete(false)}
+          onConfirm={() => {
+            setConfirmDelete(false);
+            const paths = [...selected];
+            setSelected(new Set());
+            act.mutate(async () => {
+              const { removed } = await api.call('deleteEntries', { remote, paths });
+              return `deleted ${removed} item(s)`;
+            });
+          }}
+        >
+          <p>These are deleted from {remote.remoteUrl}, folders with everything in them:</p>
+          <ul>
+            {[...selected].slice(0, 20).map((p) => (
+              <li key={p}>{p}</li>
+            ))}
+          </ul>
+        </Confirm>
+      ) : null}
+    </section>
+  );
+}
