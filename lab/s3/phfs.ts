@@ -8,6 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import S3rver from '@20minutes/s3rver';
 import type { LabFaults } from '../faults.js';
 import { AwsChunkedDecoder, isAwsChunked } from './awsChunked.js';
+import { abortPendingUpload, listPendingUploads, listUploadsXml } from './multipartUploads.js';
 import { fixDelimitedListing, fixMultipartEtags, v1ResultToV2, v2QueryToV1 } from './s3rverFixes.js';
 import { classify, isAllowed, keysOfDeleteRequest } from './permissions.js';
 import type { S3Grant } from './permissions.js';
@@ -52,7 +53,7 @@ function xmlEscape(text: string): string {
 }
 
 const statusOfCode: Readonly<
-  Record<S3ErrorCode | 'SlowDown' | 'InternalError' | 'MalformedXML' | 'IncompleteBody', number>
+  Record<S3ErrorCode | 'SlowDown' | 'InternalError' | 'MalformedXML' | 'IncompleteBody' | 'NoSuchUpload', number>
 > = {
   AccessDenied: 403,
   InvalidAccessKeyId: 403,
@@ -65,6 +66,7 @@ const statusOfCode: Readonly<
   InternalError: 500,
   MalformedXML: 400,
   IncompleteBody: 400,
+  NoSuchUpload: 404,
 };
 
 function sendError(res: ServerResponse, code: keyof typeof statusOfCode, message: string, resource: string): void {
@@ -102,6 +104,8 @@ export class PhfsServer {
   private readonly sockets = new Set<Socket>();
   private front: Server | undefined;
   private back: Server | undefined;
+  /** s3rver's folder of pending multipart uploads in the bucket (set by `start`). */
+  private uploadsDir = '';
 
   constructor(options: PhfsOptions) {
     this.options = options;
@@ -124,6 +128,7 @@ export class PhfsServer {
     });
     fixDelimitedListing(s3rver.store);
     fixMultipartEtags(s3rver.store);
+    this.uploadsDir = s3rver.store.getResourcePath(bucket, undefined, 'uploads');
     await s3rver.configureBuckets();
     this.back = await s3rver.listen(this.socketPath);
     const front = createServer((req, res) => {
@@ -221,6 +226,26 @@ export class PhfsServer {
       req.resume();
       this.options.log?.(`lab s3: ${credential.user} denied ${method} ${rawPath}`);
       sendError(res, 'AccessDenied', 'Access Denied', resource);
+      return;
+    }
+    const query = new Map(pairs);
+    if (method === 'GET' && action.kind === 'listObjects' && query.has('uploads')) {
+      const prefix = query.get('prefix') ?? '';
+      const uploads = await listPendingUploads(this.uploadsDir, prefix);
+      const xml = listUploadsXml(this.options.bucket, prefix, uploads, query.get('encoding-type') === 'url');
+      res.writeHead(200, { 'Content-Type': 'application/xml', 'Content-Length': Buffer.byteLength(xml) });
+      res.end(xml);
+      return;
+    }
+    const uploadId = query.get('uploadId');
+    if (method === 'DELETE' && action.kind === 'write' && uploadId !== undefined) {
+      req.resume();
+      if (await abortPendingUpload(this.uploadsDir, action.key, uploadId)) {
+        res.writeHead(204);
+        res.end();
+      } else {
+        sendError(res, 'NoSuchUpload', 'The specified upload does not exist.', resource);
+      }
       return;
     }
     if (method === 'GET' && action.kind === 'listObjects' && pairs.some(([k, v]) => k === 'list-type' && v === '2')) {

@@ -90,8 +90,11 @@ it('an upload killed by SIGKILL resumes in a fresh process without sending finis
   await lab.setFaults({ s3: {} });
   const finished = uploadParts(pair.id).length;
   expect(finished).toBeGreaterThanOrEqual(2);
-  // Nothing appeared under the final name: a multipart upload is invisible until completed.
-  expect(await lab.keys('groups/vision/mp/resume/')).toEqual([]);
+  // Nothing appeared under the final name: a multipart upload is invisible until completed. Only Tether's
+  // zero-byte marker (under the engine's partial name) says whose upload it is.
+  const during = await lab.keys('groups/vision/mp/resume/');
+  expect(during).toHaveLength(1);
+  expect(during[0]).toMatch(/^groups\/vision\/mp\/resume\/\.tether-partial-[0-9a-f]{16}$/);
 
   const summary = await syncPair(store, 'resume');
   expect(summary.problems).toEqual([]);
@@ -102,6 +105,7 @@ it('an upload killed by SIGKILL resumes in a fresh process without sending finis
   expect(stored.length).toBe(big.length);
   expect(stored.equals(big)).toBe(true);
   expect(uploads(pair.id)).toEqual([]);
+  expect(await lab.keys('groups/vision/mp/resume/')).toEqual(['groups/vision/mp/resume/big.bin']);
 }, 240_000);
 
 it('an interrupted upload of a version that no longer exists is dropped (aborted), and the new one goes up whole', async () => {

@@ -14,6 +14,7 @@ import type { S3Context } from './context.js';
 import { keyFor, partSizeFor } from './context.js';
 import { s3FailureOf } from './s3Errors.js';
 import { ChunkReader, checkReplaces, metadataFor } from './objects.js';
+import { abortClaimedUploads, deleteMarker, putUploadMarker } from './uploadMarkers.js';
 
 /**
  * Multipart uploads that survive restarts. The upload id and every finished part are written to the pair's
@@ -56,7 +57,7 @@ export function journalKeyFor(path: string, entry: Entry): string {
   return `${UPLOAD_JOURNAL_PREFIX}${partialPathFor(path, entry)}`;
 }
 
-/** Stores that do not implement an operation (s3rver has no ListParts or AbortMultipartUpload) answer so. */
+/** Stores that do not implement an operation (s3rver has no ListParts; the lab adds the abort) answer so. */
 function isUnsupported(error: unknown): boolean {
   const failure = s3FailureOf(error);
   return (
@@ -159,7 +160,12 @@ export async function uploadMultipart(
     return undefined;
   }
   const signalOption = hooks.signal === undefined ? {} : { abortSignal: hooks.signal };
+  const markerPath = partialPathFor(request.path, entry);
   if (record === undefined) {
+    // An upload of this version that the journal does not know (journal lost, or a crash before the id was
+    // saved) can never resume: abort it before starting afresh, and mark the new one as Tether's.
+    await abortClaimedUploads(context, markerPath);
+    await putUploadMarker(context, markerPath, request.path, undefined, signalOption);
     const created = await context.client.send(
       new CreateMultipartUploadCommand({
         Bucket: context.bucket,
@@ -177,6 +183,7 @@ export async function uploadMultipart(
       parts: [],
     };
     context.journal?.put(journalKey, record);
+    await putUploadMarker(context, markerPath, request.path, record.uploadId, signalOption);
   }
   const { uploadId, partSize } = record;
   const firstChunk = Math.floor(resumeAt / partSize) + 1;
@@ -198,6 +205,7 @@ export async function uploadMultipart(
   if (nextPart + (totalParts - firstChunk) > MAX_PART_NUMBER) {
     await abortUpload(context, record);
     context.journal?.delete(journalKey);
+    await deleteMarker(context, markerPath);
     throw new Error(`${request.path}: the interrupted upload has used up its part numbers; it starts over next time`);
   }
   try {
@@ -241,13 +249,17 @@ export async function uploadMultipart(
   } catch (error) {
     await Promise.allSettled(inFlight);
     // Finished parts stay recorded for a later resume; without a journal nothing could resume, so abort.
-    if (context.journal === undefined) await abortUpload(context, record).catch(() => undefined);
+    if (context.journal === undefined) {
+      await abortUpload(context, record).catch(() => undefined);
+      await deleteMarker(context, markerPath).catch(() => undefined);
+    }
     throw error;
   }
   const sha256 = hash?.digest('hex');
   if (request.verifySha256 !== undefined && sha256 !== undefined && sha256 !== request.verifySha256) {
     await abortUpload(context, record);
     context.journal?.delete(journalKey);
+    await deleteMarker(context, markerPath);
     hooks.onProblem?.({
       path: request.path,
       message: `${request.path} did not match its SHA-256 on arrival; not uploaded`,
@@ -258,6 +270,7 @@ export async function uploadMultipart(
   if (refusal !== undefined) {
     await abortUpload(context, record);
     context.journal?.delete(journalKey);
+    await deleteMarker(context, markerPath);
     hooks.onProblem?.({ path: request.path, message: refusal });
     return undefined;
   }
@@ -273,6 +286,7 @@ export async function uploadMultipart(
     signalOption,
   );
   context.journal?.delete(journalKey);
+  await deleteMarker(context, markerPath);
   if (entry.sha256 === undefined && sha256 !== undefined) {
     await recordSha256(context, key, entry, sha256, completed.ETag, signalOption);
   }

@@ -12,6 +12,7 @@ import type { S3Context } from './context.js';
 import { keyFor } from './context.js';
 import { abortUpload, readUploadRecord, UPLOAD_JOURNAL_PREFIX } from './multipart.js';
 import { metadataFor } from './objects.js';
+import { abortClaimedUploads } from './uploadMarkers.js';
 import { isNotFound, isPreconditionFailed, problemMessage } from './s3Errors.js';
 import { listAll } from './scan.js';
 
@@ -206,9 +207,12 @@ export async function updateMetadata(
   return problems;
 }
 
-/** Aborts abandoned multipart uploads (journal entries) and deletes stray partial objects. */
+/**
+ * Aborts abandoned multipart uploads: the journal's, and those Tether's markers claim that the journal no
+ * longer knows (see uploadMarkers.ts); deletes the markers and stray partial objects.
+ */
 export async function removeTemporaryObjects(context: S3Context, paths: readonly string[]): Promise<void> {
-  for (const path of paths) {
+  for (const path of new Set(paths)) {
     if (invalidPathReason(path) !== undefined) continue;
     const journalKey = `${UPLOAD_JOURNAL_PREFIX}${path}`;
     const record = readUploadRecord(context, journalKey);
@@ -216,9 +220,8 @@ export async function removeTemporaryObjects(context: S3Context, paths: readonly
       if (record !== undefined) {
         await abortUpload(context, record);
         context.journal?.delete(journalKey);
-      } else {
-        await context.client.send(new DeleteObjectCommand({ Bucket: context.bucket, Key: keyFor(context, path) }));
       }
+      await abortClaimedUploads(context, path);
     } catch (error) {
       throw context.fail(`clean up ${path} on ${context.displayName}`, error);
     }
