@@ -12,7 +12,9 @@ import { pvcPairOptions } from '../endpoints/pvc/pairOptions.js';
 import { formatRemoteUrl, parseRemoteUrl } from '../endpoints/remoteUrl.js';
 import { TetherError } from '../errors.js';
 import { StateStore } from '../state/store.js';
+import { pairStatuses } from '../live/status.js';
 import { databasePath, ensureTetherHome } from './home.js';
+import { registerLiveCommands } from './liveCommands.js';
 import { pairLine, progressLine, summaryText } from './output.js';
 
 /** Exit codes scripts can rely on. */
@@ -220,11 +222,28 @@ export function buildProgram(): Command {
             throw new TetherError('unknown-pair', `no pair named "${name}"; see \`tether pair list\``);
           pairs = [one];
         }
-        if (opts.json === true) print(JSON.stringify(name === undefined ? pairs : pairs[0], null, 2));
-        else if (pairs.length === 0) print('no pairs yet');
-        else for (const p of pairs) print(pairLine(p));
+        // Live state as any process sees it: paused, and what a running `tether watch` reports.
+        const views = pairStatuses(store, pairs);
+        const shown = pairs.map((p, i) => {
+          const view = views[i];
+          if (view === undefined) return p;
+          const { stateMessage: _old, ...rest } = p;
+          return {
+            ...rest,
+            state: view.state,
+            ...(view.reason === undefined ? {} : { stateMessage: view.reason }),
+            paused: view.paused,
+            ...(view.watcher === undefined ? {} : { watcher: view.watcher }),
+            ...(view.live === undefined ? {} : { liveStatus: view.live }),
+          };
+        });
+        if (opts.json === true) print(JSON.stringify(name === undefined ? shown : shown[0], null, 2));
+        else if (shown.length === 0) print('no pairs yet');
+        else for (const p of shown) print(pairLine(p));
       });
     });
+
+  registerLiveCommands(program, { openStore, print });
 
   // ---- tether ui (issue #7): the desktop UI in a browser ----
   program

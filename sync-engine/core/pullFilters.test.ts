@@ -100,11 +100,12 @@ const gateCases: readonly GateCase[] = [
     recheckAt: NOW + 1,
   },
   {
-    description: 'a file unchanged across the quiet period is released and forgotten',
+    description: 'a file unchanged across the quiet period is released; it stays observed until it is pulled',
     rules: rules({ quietMs: QUIET }),
     remote: [file('ckpt.pt', { size: 100 })],
-    observations: [seen('ckpt.pt', 100, 0, NOW - QUIET)],
+    observations: [seen('ckpt.pt', 100, 0, NOW - QUIET), seen('gone.pt', 1, 0, NOW - 1)],
     held: [],
+    observed: [seen('ckpt.pt', 100, 0, NOW - QUIET)],
   },
   {
     description: 'a file equal to the ancestor is never held (it was synced before)',

@@ -49,7 +49,7 @@ export interface PullGateInput {
 export interface PullGateVerdict {
   /** Paths out of reach this cycle, with why. */
   readonly held: ReadonlyMap<string, HoldReason>;
-  /** The observations to keep (replaces the previous set): files still settling. */
+  /** The observations to keep (replaces the previous set): gated files that differ from the ancestor. */
   readonly observations: ReadonlyMap<string, Observation>;
   /** When the earliest settling file will have been quiet long enough, if any: the next poll need not wait longer. */
   readonly recheckAt?: number;
@@ -180,9 +180,10 @@ export function gatePulls(input: PullGateInput, rules: CheckpointRules): PullGat
       const seen = input.observations.get(entry.path);
       const since =
         seen !== undefined && seen.size === entry.size && seen.mtimeMs === entry.mtimeMs ? seen.since : input.now;
-      // Quiet long enough: released, and no longer observed.
-      if (input.now - since >= rules.quietMs) continue;
+      // Observed until it is pulled (then it equals the ancestor): a sync that fails after releasing it does not
+      // restart its quiet period.
       observations.set(entry.path, { size: entry.size, mtimeMs: entry.mtimeMs, since });
+      if (input.now - since >= rules.quietMs) continue;
       recheckAt = Math.min(recheckAt ?? Infinity, since + rules.quietMs);
     }
     held.set(entry.path, 'settling');
