@@ -256,7 +256,7 @@ export function startFailure(pod: V1Pod): string | undefined {
   for (const status of pod.status?.containerStatuses ?? []) {
     const reason = status.state?.waiting?.reason;
     if (reason === 'ErrImagePull' || reason === 'ImagePullBackOff' || reason === 'InvalidImageName')
-      return `its image ${status.image} cannot be pulled (${reason}): ${status.state?.waiting?.message ?? ''}; choose another helper image`;
+      return `its image ${status.image} cannot be pulled (${reason}): ${status.state?.waiting?.message ?? ''}; choose an image the cluster can pull with --helper-image`;
   }
   return undefined;
 }
@@ -318,7 +318,10 @@ export async function createHelperPod(
       if (statusCode(error) !== 404) throw apiError(`delete the helper pod ${namespace}/${name}`, error);
     });
   };
-  const deadline = Date.now() + (options.startTimeoutMs ?? 120_000);
+  const startTimeoutMs = options.startTimeoutMs ?? 120_000;
+  const deadline = Date.now() + startTimeoutMs;
+  // Unschedulable for a while is final (no node fits); briefly, it may be a binding or autoscaler catching up.
+  const unschedulableGraceMs = Math.min(15_000, startTimeoutMs / 4);
   let unschedulableSince: number | undefined;
   try {
     for (;;) {
@@ -330,10 +333,10 @@ export async function createHelperPod(
       const why = unschedulable(current);
       if (why !== undefined) {
         unschedulableSince ??= Date.now();
-        if (Date.now() - unschedulableSince > 15_000)
+        if (Date.now() - unschedulableSince > unschedulableGraceMs)
           throw new TetherError(
             'remote-unreachable',
-            `the helper pod for ${namespace}/${claim} cannot be scheduled: ${why}`,
+            `the helper pod for the PVC ${namespace}/${claim} cannot be scheduled: ${why}; check the nodes' capacity and taints, or ask a cluster admin`,
           );
       }
       if (Date.now() > deadline)

@@ -184,6 +184,7 @@ export class PvcEndpoint implements Endpoint {
     incoming: AsyncIterable<IncomingFile>,
     hooks?: WriteHooks,
   ): Promise<void> {
+    if (requests.length > 0) this.assertWritable('write files');
     return writeRemoteFiles(this.shell, requests, incoming, hooks);
   }
 
@@ -192,23 +193,40 @@ export class PvcEndpoint implements Endpoint {
   }
 
   mkdirs(entries: readonly Entry[]): Promise<Problem[]> {
+    if (entries.length > 0) this.assertWritable('create folders');
     return remoteMkdirs(this.shell, entries);
   }
 
   remove(expected: readonly Entry[]): Promise<{ removed: string[]; problems: Problem[] }> {
+    if (expected.length > 0) this.assertWritable('delete files');
     return remoteRemove(this.shell, expected);
   }
 
   rename(from: string, to: string, expected: Entry): Promise<void> {
+    this.assertWritable('rename files');
     return remoteRename(this.shell, from, to, expected);
   }
 
   setMetadata(items: readonly { path: string; entry: Entry; expected: Entry }[]): Promise<Problem[]> {
+    if (items.length > 0) this.assertWritable('set file times');
     return remoteSetMetadata(this.shell, items);
   }
 
   removeTemporaries(paths: readonly string[]): Promise<void> {
     return remoteRemoveTemporaries(this.shell, paths);
+  }
+
+  /**
+   * Writes fail up front, with one clear error, where the claim is read-only in the pod (a viewer pod's
+   * read-only mount, a read-only volume): pulls work, anything that would change the remote does not.
+   */
+  private assertWritable(what: string): void {
+    if (!this.readOnly && this.probe.writable) return;
+    const { namespace, pod } = this.shell.target;
+    throw new TetherError(
+      'read-only',
+      `unable to ${what} on ${this.displayName}: the volume is read-only in the pod ${namespace}/${pod} (read-only file system); use a pull mode, or a pod that mounts the claim read-write`,
+    );
   }
 
   async close(): Promise<void> {
