@@ -263,7 +263,7 @@ export class PairRunner {
       this.#retryAt = this.#now() + delay;
       this.#report({
         state: 'waiting',
-        reason: `${waitingReason(error)}; retrying in ${Math.ceil(delay / 1000)} s (attempt ${this.#failures + 1})`,
+        reason: `${waitingReason(error)}; retrying in ${(delay / 1000).toFixed(delay < 10_000 ? 1 : 0)} s (attempt ${this.#failures + 1})`,
         nextAttemptAt: Date.now() + delay,
         cycles,
       });

@@ -1,0 +1,120 @@
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { isEngineTemporary } from '../../sync-engine/core/temporaries.js';
+import { LiveService, setPaused } from '../../sync-engine/live/liveService.js';
+import type { LiveStatus } from '../../sync-engine/live/status.js';
+import { filesBelow, livePair, put, waitFor, type LivePair } from './harness.js';
+
+let pair: LivePair | undefined;
+let service: LiveService | undefined;
+afterEach(async () => {
+  await service?.stop();
+  pair?.cleanup();
+  service = undefined;
+  pair = undefined;
+});
+
+function finished(path: string): boolean {
+  return !path.split('/').some((segment) => isEngineTemporary(segment));
+}
+
+describe('tether watch (LiveService)', () => {
+  it('10,000 files created in a burst make one sync', async () => {
+    const p = livePair({
+      pollIntervalMs: 600_000,
+      rescanIntervalMs: 600_000,
+      debounceMs: 1000,
+      maxBatchWaitMs: 60_000,
+    });
+    pair = p;
+    const statuses: LiveStatus[] = [];
+    service = new LiveService({ store: p.store, onStatus: (_name, status) => statuses.push(status) });
+    await service.start(['p']);
+    const runner = service.runner('p')!;
+    await waitFor('the first sync', () => runner.status.cycles === 1 && runner.status.state === 'idle');
+
+    for (let d = 0; d < 10; d++) {
+      mkdirSync(join(p.local, `batch-${d}`));
+      for (let f = 0; f < 1000; f++) writeFileSync(join(p.local, `batch-${d}`, `f${f}.txt`), `${d}/${f}`);
+    }
+    await waitFor('the burst synced', () => runner.status.cycles >= 2 && runner.status.state === 'idle', 90_000);
+    // Nothing else is pending: a second sync would start within the debounce period.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(runner.status.cycles).toBe(2);
+    expect(filesBelow(p.remote)).toHaveLength(10_000);
+    expect(p.store.requirePair('p').lastResult).toMatchObject({ uploaded: 10_000 });
+    expect(statuses.some((s) => s.progress !== undefined)).toBe(true);
+  }, 120_000);
+
+  it('a pause from another connection cuts a transfer; resume sends only what was not finished', async () => {
+    const p = livePair({ pollIntervalMs: 600_000, rescanIntervalMs: 600_000 });
+    pair = p;
+    const count = 16;
+    for (let i = 0; i < count; i++)
+      put(p.remote, `data/f${String(i).padStart(2, '0')}.bin`, Buffer.alloc(64 * 1024, i));
+    // 1 MiB at 256 KiB/s: about 4 s, so there is time to pause in the middle.
+    service = new LiveService({
+      store: p.store,
+      controlIntervalMs: 50,
+      bandwidth: { downloadBytesPerSecond: 256 * 1024 },
+    });
+    await service.start(['p']);
+    const runner = service.runner('p')!;
+    const pairId = p.store.requirePair('p').id;
+    const downloads = (): string[] =>
+      p.store
+        .listActivity({ pairId, kind: 'download', limit: 1000 })
+        .map((a) => a.path ?? '')
+        .sort();
+    await waitFor('a few files downloaded', () => downloads().length >= 3);
+
+    const other = p.openOther(); // as `tether pause p` in another process
+    setPaused(other, ['p'], true);
+    await waitFor('paused', () => runner.status.state === 'paused');
+    const before = filesBelow(p.local).filter(finished);
+    expect(before.length).toBeGreaterThanOrEqual(3);
+    expect(before.length).toBeLessThan(count);
+    expect(other.requirePair('p').state).toBe('paused');
+    // Paused means paused: no sync starts, however long we wait for the control loop.
+    const cycles = runner.status.cycles;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(runner.status.cycles).toBe(cycles);
+
+    setPaused(other, ['p'], false);
+    await waitFor('resumed and synced', () => runner.status.state === 'idle' && runner.status.cycles > cycles, 30_000);
+    expect(filesBelow(p.local).filter(finished)).toHaveLength(count);
+    // Every file crossed once: the finished ones were not sent again.
+    expect(downloads()).toEqual([...new Set(downloads())]);
+    expect(downloads()).toHaveLength(count);
+    expect(p.store.requirePair('p').lastResult).toMatchObject({ downloaded: count - before.length });
+  }, 60_000);
+
+  it('a remote that disappears while watching leads to waiting with backoff, then recovers', async () => {
+    const p = livePair({ pollIntervalMs: 200, rescanIntervalMs: 600_000 });
+    pair = p;
+    put(p.local, 'a.txt', 'a');
+    const seen: LiveStatus[] = [];
+    service = new LiveService({
+      store: p.store,
+      retry: { initialMs: 100, maxMs: 400 },
+      onStatus: (_name, status) => seen.push(status),
+    });
+    await service.start(['p']);
+    const runner = service.runner('p')!;
+    await waitFor('the first sync', () => filesBelow(p.remote).includes('a.txt') && runner.status.state === 'idle');
+
+    const away = `${p.remote}.unmounted`;
+    renameSync(p.remote, away); // the share goes away (an unmounted NFS mount, a dropped connection)
+    await waitFor('waiting after a few retries', () => seen.filter((s) => s.state === 'waiting').length >= 3);
+    const waiting = seen.filter((s) => s.state === 'waiting');
+    expect(waiting[0]!.reason).toMatch(/retrying in 0\.1 s \(attempt 2\)/);
+    expect(runner.status.state).not.toBe('halted');
+    expect(p.store.requirePair('p').state).toMatch(/waiting|scanning/);
+
+    put(p.local, 'b.txt', 'b'); // changed meanwhile
+    renameSync(away, p.remote);
+    await waitFor('recovered', () => filesBelow(p.remote).includes('b.txt') && runner.status.state === 'idle');
+    expect(filesBelow(p.remote)).toEqual(['a.txt', 'b.txt']);
+  }, 60_000);
+});
