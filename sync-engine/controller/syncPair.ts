@@ -9,6 +9,7 @@ import { checkDeleteLimit, checkRootsNotEmptied, parseMaxDelete } from '../core/
 import type { Endpoint, ScanResult } from '../endpoints/endpoint.js';
 import { openEndpoints } from '../endpoints/open.js';
 import { TetherError } from '../errors.js';
+import { refuseIfPlanDoesNotFit } from '../quota/capacityCheck.js';
 import type { PairRecord, StateStore } from '../state/store.js';
 import { applyPlan, transferTotals } from './applyPlan.js';
 import type { ActivityEvent, StreamThrottle } from './applyPlan.js';
@@ -269,6 +270,8 @@ async function runSync(
     }
 
     const totals = transferTotals(plan);
+    // Refuse a sync that cannot fit before any byte moves (no-op for endpoints that cannot tell their free space).
+    if (options.dryRun !== true) await refuseIfPlanDoesNotFit(plan, endpoints, signal);
     if (options.dryRun === true) {
       store.setPairState(pair.name, 'idle');
       return {

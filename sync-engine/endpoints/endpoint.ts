@@ -49,6 +49,19 @@ export interface HashResult {
   readonly downloaded?: { readonly bytes: number; readonly files: number };
 }
 
+/** What an endpoint can still take, as measured where the data lives (e.g. `df` in a pod that mounts the volume). */
+export interface SpaceReport {
+  /** Bytes that can still be written (df's "Available", which already leaves out the root reserve). */
+  readonly freeBytes: number;
+  /** Size of the volume and bytes used on it, when known. */
+  readonly totalBytes?: number;
+  readonly usedBytes?: number;
+  /** Bytes a quota on the data itself still allows (e.g. a prefix quota), when one applies. */
+  readonly quotaRemainingBytes?: number;
+  /** What was measured, for messages: "the volume of pvc://group-vision/vision-datasets". */
+  readonly where: string;
+}
+
 /** One file to be written on this endpoint, whose content comes from the other endpoint. */
 export interface WriteRequest {
   readonly path: string;
@@ -155,6 +168,12 @@ export interface Endpoint {
 
   /** Sets mtime and executable bit of files that are otherwise equal. */
   setMetadata(items: readonly { path: string; entry: Entry; expected: Entry }[]): Promise<Problem[]>;
+
+  /**
+   * Optional: the free space where this endpoint writes, so a sync that cannot fit is refused before any byte
+   * moves. Undefined (or no method) when it cannot be known; throws only when asking failed.
+   */
+  freeSpace?(options?: ReadOptions): Promise<SpaceReport | undefined>;
 
   /** Deletes engine temporaries (as reported by `scan`) that no transfer will resume. */
   removeTemporaries(paths: readonly string[]): Promise<void>;

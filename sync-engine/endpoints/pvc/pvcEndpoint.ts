@@ -11,6 +11,7 @@ import type {
   ReadOptions,
   ScanOptions,
   ScanResult,
+  SpaceReport,
   WriteHooks,
   WriteRequest,
 } from '../endpoint.js';
@@ -39,6 +40,7 @@ import {
   remoteRename,
   remoteSetMetadata,
 } from './remoteTreeOps.js';
+import { volumeFreeSpace } from './freeSpace.js';
 import { readRemoteFiles } from './tarDownload.js';
 import { remotePartialOffset, writeRemoteFiles } from './tarUpload.js';
 
@@ -214,6 +216,10 @@ export class PvcEndpoint implements Endpoint {
 
   removeTemporaries(paths: readonly string[]): Promise<void> {
     return remoteRemoveTemporaries(this.shell, paths);
+  }
+
+  freeSpace(options: ReadOptions = {}): Promise<SpaceReport> {
+    return volumeFreeSpace(this.shell, options.signal);
   }
 
   /**
