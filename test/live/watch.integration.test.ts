@@ -1,4 +1,4 @@
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isEngineTemporary } from '../../sync-engine/core/temporaries.js';
@@ -116,5 +116,32 @@ describe('tether watch (LiveService)', () => {
     renameSync(away, p.remote);
     await waitFor('recovered', () => filesBelow(p.remote).includes('b.txt') && runner.status.state === 'idle');
     expect(filesBelow(p.remote)).toEqual(['a.txt', 'b.txt']);
+  }, 60_000);
+
+  it('a local folder emptied while watching halts the pair (nothing deleted remotely) until it is resumed', async () => {
+    const p = livePair({ pollIntervalMs: 200, rescanIntervalMs: 600_000 });
+    pair = p;
+    for (const name of ['a', 'b', 'c']) put(p.local, `${name}.txt`, name);
+    service = new LiveService({ store: p.store, controlIntervalMs: 50 });
+    await service.start(['p']);
+    const runner = service.runner('p')!;
+    await waitFor('the first sync', () => filesBelow(p.remote).length === 3 && runner.status.state === 'idle');
+
+    const away = `${p.local}.unmounted`;
+    renameSync(p.local, away);
+    mkdirSync(p.local); // an empty mount point where the files were
+    await waitFor('halted', () => runner.status.state === 'halted');
+    expect(runner.status.reason).toMatch(/the local folder is empty .* had 3 files at the last sync/);
+    expect(p.store.requirePair('p').state).toBe('halted');
+    const cycles = runner.status.cycles;
+    await new Promise((resolve) => setTimeout(resolve, 500)); // several poll intervals: a halt stays halted
+    expect(runner.status.cycles).toBe(cycles);
+    expect(filesBelow(p.remote)).toEqual(['a.txt', 'b.txt', 'c.txt']);
+
+    rmSync(p.local, { recursive: true });
+    renameSync(away, p.local);
+    setPaused(p.openOther(), ['p'], false); // `tether resume p`: check again
+    await waitFor('running again', () => runner.status.state === 'idle' && runner.status.cycles > cycles);
+    expect(filesBelow(p.remote)).toEqual(['a.txt', 'b.txt', 'c.txt']);
   }, 60_000);
 });
