@@ -39,6 +39,8 @@ describe('live sync with phfs://', () => {
     const service = new LiveService({
       store,
       retry: { initialMs: 100, maxMs: 500 },
+      // Throttled uploads must still reach S3 whole (the stream is wrapped; the object's length is the entry's).
+      bandwidth: { uploadBytesPerSecond: 1024 * 1024 },
       onStatus: (_name, status) => seen.push(status),
     });
     try {
@@ -56,7 +58,7 @@ describe('live sync with phfs://', () => {
       expect(hasKey('a.txt')).toBe(true);
 
       await lab.setFaults({ s3: { failNext: 1_000_000, failStatus: 503 } }); // the store is down
-      await writeFile(join(local, 'b.txt'), 'b');
+      await writeFile(join(local, 'b.txt'), Buffer.alloc(300 * 1024, 7));
       await waitFor('waiting on the outage', () => seen.some((s) => s.state === 'waiting'), 60_000);
       expect(runner.status.state).not.toBe('halted');
 
@@ -64,6 +66,7 @@ describe('live sync with phfs://', () => {
       await waitFor('idle again', () => runner.status.state === 'idle' && seen.at(-1)?.state === 'idle', 60_000);
       await refresh();
       expect(hasKey('b.txt')).toBe(true);
+      expect(await lab.get(prefix + 'b.txt')).toEqual(Buffer.alloc(300 * 1024, 7));
       const waiting = seen.find((s) => s.state === 'waiting')!;
       expect(waiting.reason).toMatch(/retrying in/);
     } finally {
