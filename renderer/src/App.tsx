@@ -32,6 +32,8 @@ export function App() {
         const { pair, progress: p } = data as { pair: string; progress: Progress };
         setProgress((old) => new Map(old).set(pair, p));
       } else if (event === 'pairsChanged') {
+        // A sync started or ended: progress of earlier runs is stale (running ones report again within 200 ms).
+        setProgress(new Map());
         void client.invalidateQueries({ queryKey: ['pairs'] });
       } else {
         const n = data as { level: 'warn' | 'error'; message: string };

@@ -48,7 +48,7 @@ function PairCard({ pair, progress }: { pair: PairView; progress: Progress | und
   const pause = useMutation({ mutationFn: () => api.call('pausePair', { name: pair.name }), onSettled: refresh });
   const resume = useMutation({ mutationFn: () => api.call('resumePair', { name: pair.name }), onSettled: refresh });
   const remove = useMutation({ mutationFn: () => api.call('removePair', { name: pair.name }), onSettled: refresh });
-  const busy = pair.state === 'scanning' || pair.state === 'syncing' || sync.isPending;
+  const busy = pair.running || sync.isPending;
   const error = sync.error ?? pause.error ?? resume.error ?? remove.error;
   return (
     <article className="pair" aria-labelledby={`pair-${pair.name}`} data-testid={`pair-${pair.name}`}>
@@ -65,7 +65,7 @@ function PairCard({ pair, progress }: { pair: PairView; progress: Progress | und
         {pair.mode} · compare {pair.compare} · last sync {formatTime(pair.lastSyncAt)} · <LastResult pair={pair} />
       </p>
       {pair.stateMessage === undefined ? null : <p className="state-message">{pair.stateMessage}</p>}
-      {progress !== undefined && busy ? <ProgressLine progress={progress} /> : null}
+      {busy ? progress === undefined ? <p role="status">Starting…</p> : <ProgressLine progress={progress} /> : null}
       {sync.data !== undefined && !busy ? (
         <p role="status" data-testid="sync-done">
           Sync finished: {sync.data.uploaded} uploaded, {sync.data.downloaded} downloaded, {sync.data.conflicts}{' '}

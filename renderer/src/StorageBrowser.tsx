@@ -7,6 +7,19 @@ import { api } from './api.js';
 import { Confirm, Empty, ErrorBox, Loading } from './common.js';
 import { base64Of, bytesOf, formatBytes, formatTime } from './format.js';
 
+/** Folder and file glyphs as inline SVG (no emoji font needed). */
+function Icon({ kind }: { kind: 'dir' | 'file' }) {
+  return (
+    <svg className="icon" viewBox="0 0 16 16" width="16" height="16" aria-hidden="true">
+      {kind === 'dir' ? (
+        <path d="M1.5 3.5h5l1.5 1.5h6.5v8.5h-13z" fill="#f2c14e" stroke="#c99a2e" />
+      ) : (
+        <path d="M3.5 1.5h6l3 3v10h-9z M9.5 1.5v3h3" fill="#fff" stroke="#7b8594" />
+      )}
+    </svg>
+  );
+}
+
 function join(folder: string, name: string): string {
   return folder === '' ? name : `${folder}/${name}`;
 }
@@ -56,10 +69,12 @@ function Listing(props: {
                   />
                   {entry.kind === 'dir' ? (
                     <button type="button" className="link" onClick={() => props.open(entry)}>
-                      📁 {entry.name}
+                      <Icon kind="dir" /> {entry.name}
                     </button>
                   ) : (
-                    <span>📄 {entry.name}</span>
+                    <span>
+                      <Icon kind="file" /> {entry.name}
+                    </span>
                   )}
                 </span>
                 <span role="cell">{entry.kind === 'file' ? formatBytes(entry.size) : ''}</span>

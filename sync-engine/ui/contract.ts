@@ -50,7 +50,9 @@ export interface PairView {
   readonly stateMessage?: string;
   readonly lastSyncAt?: number;
   readonly lastResult?: LastResult;
-  /** Set while a sync started from this UI runs. */
+  /** Whether a sync started from this app is running now. */
+  readonly running: boolean;
+  /** The running sync's latest progress. */
   readonly progress?: Progress;
 }
 

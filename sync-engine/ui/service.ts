@@ -137,6 +137,7 @@ export class UiService implements TetherApi {
       compare: pair.compare,
       ignore: pair.ignore,
       state: pair.state,
+      running: this.#running.has(pair.name),
       ...(pair.stateMessage === undefined ? {} : { stateMessage: pair.stateMessage }),
       ...(pair.lastSyncAt === undefined ? {} : { lastSyncAt: pair.lastSyncAt }),
       ...(lastResult === undefined ? {} : { lastResult }),
