@@ -74,9 +74,18 @@ export class LiveService {
     if (this.#control !== undefined) clearInterval(this.#control);
     this.#control = undefined;
     await Promise.all([...this.#runners.values()].map((runner) => runner.stop()));
-    for (const name of this.#runners.keys()) {
+    for (const [name, runner] of this.#runners) {
       const pair = this.#store.getPair(name);
-      if (pair !== undefined) this.#store.live.clearWatcher(pair.id, THIS_PROCESS);
+      if (pair === undefined) continue;
+      this.#store.live.clearWatcher(pair.id, THIS_PROCESS);
+      // Nobody retries once the watcher is gone: "waiting" would promise a retry that will not come.
+      if (runner.status.state === 'waiting') {
+        this.#store.setPairState(
+          name,
+          'idle',
+          `not watched any more; the last attempt failed: ${runner.status.reason ?? ''}`,
+        );
+      }
     }
     this.#runners.clear();
   }

@@ -116,6 +116,14 @@ describe('tether watch (LiveService)', () => {
     renameSync(away, p.remote);
     await waitFor('recovered', () => filesBelow(p.remote).includes('b.txt') && runner.status.state === 'idle');
     expect(filesBelow(p.remote)).toEqual(['a.txt', 'b.txt']);
+
+    renameSync(p.remote, away);
+    await waitFor('waiting again', () => runner.status.state === 'waiting');
+    await service.stop();
+    service = undefined;
+    const left = p.store.requirePair('p');
+    expect(left.state).toBe('idle');
+    expect(left.stateMessage).toMatch(/^not watched any more; the last attempt failed: /);
   }, 60_000);
 
   it('a local folder emptied while watching halts the pair (nothing deleted remotely) until it is resumed', async () => {
