@@ -15,6 +15,7 @@ import { StateStore } from '../state/store.js';
 import { pairStatuses } from '../live/status.js';
 import { databasePath, ensureTetherHome } from './home.js';
 import { registerLiveCommands } from './liveCommands.js';
+import { registerQuotaCommand } from '../quota/command.js';
 import { pairLine, progressLine, summaryText } from './output.js';
 
 /** Exit codes scripts can rely on. */
@@ -244,6 +245,7 @@ export function buildProgram(): Command {
     });
 
   registerLiveCommands(program, { openStore, print });
+  registerQuotaCommand(program, { openStore, print, home: ensureTetherHome });
 
   // ---- tether ui (issue #7): the desktop UI in a browser ----
   program
