@@ -1,7 +1,7 @@
 import type { StateStore } from '../state/store.js';
 import { TetherError } from '../errors.js';
 import { bandwidthThrottle, type BandwidthLimits } from './bandwidth.js';
-import { PairRunner, THIS_PROCESS, type PairRunnerOptions, type RetryTiming } from './pairRunner.js';
+import { PairRunner, SLEPT_MS, THIS_PROCESS, type PairRunnerOptions, type RetryTiming } from './pairRunner.js';
 import type { LiveStatus } from './status.js';
 
 export interface LiveServiceOptions {
@@ -13,6 +13,7 @@ export interface LiveServiceOptions {
   readonly retry?: RetryTiming;
   readonly watchLocal?: boolean;
   readonly sync?: PairRunnerOptions['sync'];
+  /** The wall clock (tests inject a fake one: settling files, and detecting that the machine slept). */
   readonly now?: () => number;
   readonly onStatus?: (name: string, status: LiveStatus) => void;
 }
@@ -32,6 +33,7 @@ export class LiveService {
   readonly #throttle;
   readonly #reportedAt = new Map<string, number>();
   #control: NodeJS.Timeout | undefined;
+  #lastTickAt: number | undefined;
 
   constructor(options: LiveServiceOptions) {
     this.#options = options;
@@ -91,6 +93,14 @@ export class LiveService {
   }
 
   #tick(): void {
+    // The wall clock jumped well past one control interval: the machine slept. Sync every pair now (a timer that
+    // counts monotonic time would otherwise wait out its whole interval after waking).
+    const wall = (this.#options.now ?? Date.now)();
+    const last = this.#lastTickAt;
+    this.#lastTickAt = wall;
+    if (last !== undefined && wall - last > (this.#options.controlIntervalMs ?? 500) + SLEPT_MS) {
+      for (const runner of this.#runners.values()) runner.trigger();
+    }
     try {
       this.#readControls();
       const now = Date.now();

@@ -25,7 +25,7 @@ export interface RetryTiming {
 export const DEFAULT_RETRY_TIMING: RetryTiming = { initialMs: 2_000, maxMs: 5 * 60_000 };
 
 /** A timer fired this much later than asked: the machine slept (or was suspended); sync at once on waking. */
-const SLEPT_MS = 30_000;
+export const SLEPT_MS = 30_000;
 
 export interface PairRunnerOptions {
   readonly store: StateStore;

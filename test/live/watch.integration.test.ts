@@ -152,4 +152,20 @@ describe('tether watch (LiveService)', () => {
     await waitFor('running again', () => runner.status.state === 'idle' && runner.status.cycles > cycles);
     expect(filesBelow(p.remote)).toEqual(['a.txt', 'b.txt', 'c.txt']);
   }, 60_000);
+
+  it('after the machine slept (the wall clock jumped), every pair syncs at once', async () => {
+    const p = livePair({ pollIntervalMs: 600_000, rescanIntervalMs: 600_000 });
+    pair = p;
+    let clock = 1_800_000_000_000;
+    service = new LiveService({ store: p.store, controlIntervalMs: 50, watchLocal: false, now: () => clock });
+    await service.start(['p']);
+    const runner = service.runner('p')!;
+    await waitFor('the first sync', () => runner.status.cycles === 1 && runner.status.state === 'idle');
+    put(p.local, 'written-before-sleep.txt', 'x'); // no watcher, no poll for 10 minutes: nothing would sync it
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(runner.status.cycles).toBe(1);
+    clock += 3_600_000; // an hour asleep
+    await waitFor('a sync on waking', () => filesBelow(p.remote).includes('written-before-sleep.txt'));
+    expect(runner.status.cycles).toBe(2);
+  }, 60_000);
 });
