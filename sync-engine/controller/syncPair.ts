@@ -157,12 +157,15 @@ export async function syncPair(store: StateStore, name: string, options: SyncOpt
     return await runSync(store, pair, endpoints, options, controller.signal, started);
   } catch (error) {
     const flat = error instanceof TetherError ? error : undefined;
+    // A cancelled sync (Ctrl-C, a live pair paused mid-transfer) did not fail: what finished is recorded.
+    const cancelled = flat?.code === 'cancelled';
     if (flat?.code === 'safety-halt') store.setPairState(name, 'halted', flat.message);
+    else if (cancelled) store.setPairState(name, 'idle', 'the last sync was cancelled before it finished');
     else
       store.setPairState(name, 'idle', `last sync failed: ${error instanceof Error ? error.message : String(error)}`);
     store.logActivity({
       pairId: pair.id,
-      level: 'error',
+      level: cancelled ? 'info' : 'error',
       kind: flat?.code === 'safety-halt' ? 'halt' : 'sync',
       message: error instanceof Error ? error.message : String(error),
     });

@@ -88,6 +88,11 @@ describe('tether watch (LiveService)', () => {
     expect(downloads()).toEqual([...new Set(downloads())]);
     expect(downloads()).toHaveLength(count);
     expect(p.store.requirePair('p').lastResult).toMatchObject({ downloaded: count - before.length });
+    // A pause is not a failure: the cut sync is logged as information, not as an error.
+    expect(p.store.listActivity({ pairId, level: 'error' })).toEqual([]);
+    expect(p.store.listActivity({ pairId, kind: 'sync' }).map((a) => [a.level, a.message])).toEqual([
+      ['info', expect.stringMatching(/cancelled/)],
+    ]);
   }, 60_000);
 
   it('a remote that disappears while watching leads to waiting with backoff, then recovers', async () => {
