@@ -70,7 +70,7 @@ describe('tether watch / pause / resume / status across processes', () => {
     expect(after.state).toBe('idle');
   }, 120_000);
 
-  it('refuses watch without pairs, and pause of an unknown pair', async () => {
+  it('stores live settings; refuses watch without pairs, bad rules, and pause of an unknown pair', async () => {
     root = mkdtempSync(join(tmpdir(), 'tether-live-cli-'));
     const home = join(root, 'home');
     mkdirSync(home);
@@ -83,5 +83,33 @@ describe('tether watch / pause / resume / status across processes', () => {
     const bad = await tether(['watch', '--all', '--upload-limit', 'fast'], home);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/bandwidth limit "fast"/);
+
+    const local = join(root, 'local');
+    mkdirSync(local);
+    await tether(['pair', 'add', 'p', '--local', local, '--remote', `file://${join(root, 'remote')}`], home);
+    const set = await tether(
+      ['live', 'p', '--quiet', '60', '--marker', '*.done', '--keep-newest', 'ckpt/checkpoint-*=3', '--exclude', 'tmp'],
+      home,
+    );
+    expect(set.code).toBe(0);
+    const listed = JSON.parse((await tether(['pair', 'list', '--json'], home)).stdout) as {
+      live: boolean;
+      options: { live: unknown };
+    }[];
+    expect(listed[0]).toMatchObject({
+      live: false,
+      options: {
+        live: {
+          checkpoints: { quietMs: 60_000, markers: ['*.done'], keepNewest: [{ glob: 'ckpt/checkpoint-*', count: 3 }] },
+          selection: { include: [], exclude: ['tmp'] },
+        },
+      },
+    });
+    const badRule = await tether(['live', 'p', '--keep-newest', 'checkpoint-*'], home);
+    expect(badRule.code).toBe(2);
+    expect(badRule.stderr).toMatch(/GLOB=N/);
+    const badMarker = await tether(['live', 'p', '--marker', 'run/COMPLETE'], home);
+    expect(badMarker.code).toBe(2);
+    expect(badMarker.stderr).toMatch(/marker "run\/COMPLETE" must be a name pattern/);
   }, 60_000);
 });
