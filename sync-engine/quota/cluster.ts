@@ -1,4 +1,6 @@
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+/* eslint-disable @typescript-eslint/no-unsafe-class-instance-assignment -- client-node's generated V1* model
+   classes are plain data shapes without behaviour; its API takes object literals (as its own examples do). */
+import { AuthorizationV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { apiError, canI } from '../endpoints/pvc/helperPod.js';
 import { TetherError } from '../errors.js';
 import type {
@@ -65,13 +67,37 @@ function byName(name: string): RawNamespace {
   return { name, labels: {} };
 }
 
+/** `canI` without an API group cannot ask about RBAC objects, which live in rbac.authorization.k8s.io. */
+async function mayManageRoleBindings(config: KubeConfig, namespace: string): Promise<boolean> {
+  const api = config.makeApiClient(AuthorizationV1Api);
+  try {
+    const review = await api.createSelfSubjectAccessReview({
+      body: {
+        apiVersion: 'authorization.k8s.io/v1',
+        kind: 'SelfSubjectAccessReview',
+        spec: {
+          resourceAttributes: {
+            namespace,
+            verb: 'create',
+            group: 'rbac.authorization.k8s.io',
+            resource: 'rolebindings',
+          },
+        },
+      },
+    });
+    return review.status?.allowed === true;
+  } catch (error) {
+    throw apiError(`check your permissions in namespace ${namespace}`, error);
+  }
+}
+
 async function accessIn(config: KubeConfig, namespace: string): Promise<NamespaceAccess> {
   const [listClaims, listQuotas, createPods, execPods, manageRoleBindings] = await Promise.all([
     canI(config, namespace, 'list', 'persistentvolumeclaims'),
     canI(config, namespace, 'list', 'resourcequotas'),
     canI(config, namespace, 'create', 'pods'),
     canI(config, namespace, 'create', 'pods', 'exec'),
-    canI(config, namespace, 'create', 'rolebindings'),
+    mayManageRoleBindings(config, namespace),
   ]);
   return { listClaims, listQuotas, createPods, execPods, manageRoleBindings };
 }
