@@ -225,6 +225,8 @@ export class PairRunner {
       this.#halt(`cannot run: ${waitingReason(error)}`, cycles);
       return;
     }
+    // Paused or stopped while the watcher was being set up: the loop takes it from here.
+    if (this.#paused || this.#stopped) return;
     const started = this.#now();
     this.#nextPollAt = started + settings.pollIntervalMs;
     this.#nextRescanAt = started + settings.rescanIntervalMs;
