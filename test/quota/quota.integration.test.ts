@@ -4,10 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { S3Client } from '@aws-sdk/client-s3';
 import { parseDf } from '../../sync-engine/endpoints/pvc/freeSpace.js';
 import { buildQuotaReport, loadKubeConfigFor } from '../../sync-engine/quota/cluster.js';
 import type { NamespaceReport, QuotaReport } from '../../sync-engine/quota/report.js';
 import { parseQuantity } from '../../sync-engine/quota/report.js';
+import { phfsGroupUsage } from '../../sync-engine/quota/phfsUsage.js';
 import { measureClaim } from '../../sync-engine/quota/usage.js';
 import { startPvcLab } from '../pvc/helpers.js';
 import type { PvcLab } from '../pvc/helpers.js';
@@ -31,6 +33,34 @@ function reportAs(user: string, namespaces?: string[], now?: number): Promise<Qu
   return buildQuotaReport(config, {
     ...(namespaces === undefined ? {} : { namespaces }),
     ...(now === undefined ? {} : { now: () => now }),
+  });
+}
+
+/** `aws s3 ls --recursive --summarize` as the lab's admin: total objects and bytes under a prefix. */
+function awsSummary(url: string): Promise<{ bytes: number; objects: number }> {
+  const { endpoint, region, accessKeyId, secretAccessKey } = lab.lab.s3;
+  return new Promise((resolve, reject) => {
+    execFile(
+      'aws',
+      ['s3', 'ls', '--recursive', '--summarize', '--endpoint-url', endpoint, url],
+      {
+        env: {
+          PATH: process.env.PATH ?? '',
+          AWS_ACCESS_KEY_ID: accessKeyId,
+          AWS_SECRET_ACCESS_KEY: secretAccessKey,
+          AWS_DEFAULT_REGION: region,
+          AWS_CONFIG_FILE: join(home, 'no-aws-config'),
+          AWS_SHARED_CREDENTIALS_FILE: join(home, 'no-aws-credentials'),
+        },
+        timeout: 60_000,
+      },
+      (error, stdout) => {
+        const objects = /Total Objects: (\d+)/.exec(stdout)?.[1];
+        const bytes = /Total Size: (\d+)/.exec(stdout)?.[1];
+        if (error !== null || objects === undefined || bytes === undefined) reject(error ?? new Error(stdout));
+        else resolve({ bytes: Number(bytes), objects: Number(objects) });
+      },
+    );
   });
 }
 
@@ -122,6 +152,29 @@ describe('tether quota against the lab', () => {
     expect(sample.totalBytes).toBe(df!.totalBytes);
     expect(sample.usedBytes).toBe(df!.usedBytes);
     expect(sample.freeBytes).toBe(df!.freeBytes);
+  });
+
+  it('PHFS usage per group prefix matches what the aws CLI counts, as far as the user may list', async () => {
+    const alice = lab.lab.user('alice');
+    const client = new S3Client({
+      endpoint: lab.lab.s3.endpoint,
+      region: lab.lab.s3.region,
+      forcePathStyle: true,
+      credentials: { accessKeyId: alice.s3.accessKeyId, secretAccessKey: alice.s3.secretAccessKey },
+    });
+    try {
+      const report = await buildQuotaReport(loadKubeConfigFor(lab.lab.kubeconfig, 'alice'), {
+        namespaces: ['group-vision', 'group-nlp'],
+        phfs: (group) => phfsGroupUsage(client, lab.lab.s3.bucket, group),
+      });
+      for (const group of ['vision', 'nlp']) {
+        const counted = await awsSummary(`s3://${lab.lab.s3.bucket}/groups/${group}/`);
+        expect(ns(report, `group-${group}`).phfs).toEqual({ prefix: `groups/${group}/`, ...counted });
+      }
+      expect(ns(report, 'group-vision').phfs?.objects).toBeGreaterThan(0);
+    } finally {
+      client.destroy();
+    }
   });
 
   it('the CLI prints the report, as JSON and as CSV, with --refresh measuring and caching', async () => {
