@@ -120,6 +120,25 @@ describe('pvc:// endpoint against the lab', () => {
       '/data/tests/push/bin/run.sh',
     ]);
     expect(mode.stdout.toString().trim()).toMatch(/^7[0-7][0-7]$/);
+    // Small files arrive through tar batches: their mtimes come from the archive's headers, to the second.
+    const times = await lab.kubectl([
+      'exec',
+      '-n',
+      'group-vision',
+      witness,
+      '--',
+      'stat',
+      '-c',
+      '%Y %a',
+      '/data/tests/push/top.txt',
+      '/data/tests/push/names/-rf',
+    ]);
+    for (const [index, path] of ['top.txt', 'names/-rf'].entries()) {
+      const here = await stat(join(local, path));
+      expect(times.stdout.toString().trim().split('\n')[index]).toBe(
+        `${Math.floor(here.mtimeMs / 1000)} ${(here.mode & 0o777).toString(8)}`,
+      );
+    }
 
     const again = await syncPair(store, name);
     expect(again.problems).toEqual([]);
