@@ -1,0 +1,29 @@
+/**
+ * The preload (sandboxed, context-isolated): exposes exactly the UI contract on `window.tether` and nothing else
+ * (no ipcRenderer, no Node). Bundled to dist/main/preload.cjs by main/build.js: sandboxed preloads are one
+ * CommonJS script that may require only 'electron'.
+ */
+import { contextBridge, ipcRenderer } from 'electron';
+import type { IpcRendererEvent } from 'electron';
+import { METHOD_NAMES } from '../sync-engine/ui/contract.js';
+
+const methods = new Set<string>(METHOD_NAMES);
+
+contextBridge.exposeInMainWorld('tether', {
+  native: true,
+  call(method: unknown, args: unknown): Promise<unknown> {
+    if (typeof method !== 'string' || !methods.has(method)) {
+      return Promise.resolve({
+        ok: false,
+        error: { code: 'bad-argument', message: `unknown method ${String(method)}` },
+      });
+    }
+    return ipcRenderer.invoke('tether:call', method, args);
+  },
+  onEvent(listener: (event: string, data: unknown) => void): () => void {
+    if (typeof listener !== 'function') throw new TypeError('onEvent needs a function');
+    const handler = (_event: IpcRendererEvent, name: string, data: unknown): void => listener(name, data);
+    ipcRenderer.on('tether:event', handler);
+    return () => ipcRenderer.off('tether:event', handler);
+  },
+});
