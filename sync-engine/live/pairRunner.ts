@@ -226,7 +226,7 @@ export class PairRunner {
       return;
     }
     // Paused or stopped while the watcher was being set up: the loop takes it from here.
-    if (this.#paused || this.#stopped) return;
+    if (this.#interrupted()) return;
     const started = this.#now();
     this.#nextPollAt = started + settings.pollIntervalMs;
     this.#nextRescanAt = started + settings.rescanIntervalMs;
@@ -252,7 +252,7 @@ export class PairRunner {
       this.#retryAt = 0;
       this.#report(this.#idleStatus(summary, cycles));
     } catch (error) {
-      if (this.#stopped || (this.#paused && abort.signal.aborted)) {
+      if (this.#interrupted()) {
         this.#status = { ...this.#status, cycles };
         return;
       }
@@ -272,6 +272,11 @@ export class PairRunner {
     } finally {
       this.#cycle = undefined;
     }
+  }
+
+  /** Paused or stopped (read through a method: both change while a sync awaits). */
+  #interrupted(): boolean {
+    return this.#paused || this.#stopped;
   }
 
   #halt(reason: string, cycles: number): void {
