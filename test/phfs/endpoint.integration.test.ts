@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { JournalPort } from '../../sync-engine/endpoints/phfs/context.js';
 import { S3Endpoint } from '../../sync-engine/endpoints/phfs/s3Endpoint.js';
@@ -88,3 +89,46 @@ it('reads from an offset (ranged resume), refuses a changed object, and hashes f
   await expect(read(0)).rejects.toThrow(/changed|vanished/);
   await endpoint.close();
 }, 120_000);
+
+it('small files go up several at a time (at most 8 PUTs in flight per call), each still checked and complete', async () => {
+  const client = lab.client('admin');
+  let inFlight = 0;
+  let most = 0;
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName !== 'PutObjectCommand') return next(args);
+      most = Math.max(most, ++inFlight);
+      try {
+        return await next(args);
+      } finally {
+        inFlight--;
+      }
+    },
+    { step: 'initialize' },
+  );
+  const endpoint = new S3Endpoint(parseRemoteUrl('s3://phfs/pipelined'), { settings: {}, client });
+  const files = Array.from({ length: 30 }, (_, i) => ({
+    path: `f${i}.txt`,
+    entry: {
+      path: `f${i}.txt`,
+      kind: 'file' as const,
+      size: 5 + String(i).length,
+      mtimeMs: 1_700_000_000_000,
+      executable: false,
+    },
+    data: Buffer.from(`file ${i}`),
+  }));
+  const done: string[] = [];
+  const problems: string[] = [];
+  await endpoint.writeFiles(
+    files.map((f) => ({ path: f.path, entry: f.entry, offset: 0 })),
+    Readable.from(files.map((f) => ({ path: f.path, entry: f.entry, offset: 0, stream: Readable.from([f.data]) }))),
+    { onFileDone: (request) => done.push(request.path), onProblem: (p) => problems.push(p.message) },
+  );
+  expect(problems).toEqual([]);
+  expect(done.sort()).toEqual(files.map((f) => f.path).sort());
+  expect(most).toBeGreaterThan(1);
+  expect(most).toBeLessThanOrEqual(8);
+  for (const f of files) expect((await lab.get(`pipelined/${f.path}`)).equals(f.data)).toBe(true);
+  await endpoint.close();
+}, 60_000);

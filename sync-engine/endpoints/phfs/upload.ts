@@ -10,7 +10,16 @@ import { uploadMultipart } from './multipart.js';
 import { ChunkReader, checkReplaces, metadataFor } from './objects.js';
 import { problemMessage } from './s3Errors.js';
 
-/** Writes each incoming file as one object (multipart from the threshold up). See `Endpoint.writeFiles`. */
+/** Small uploads of one `writeFiles` call in flight at once, and the bytes their bodies may hold in memory. */
+export const SMALL_UPLOADS_IN_FLIGHT = 8;
+const SMALL_UPLOAD_BYTES_IN_FLIGHT = 16 * 1024 * 1024;
+
+/**
+ * Writes each incoming file as one object (multipart from the threshold up). See `Endpoint.writeFiles`.
+ * Small files are read in order (each stream is consumed before the next is asked for), then sent while the
+ * next ones are read: up to `SMALL_UPLOADS_IN_FLIGHT` requests (and 16 MiB of bodies) at once, since each costs
+ * a round trip or two (HEAD for the replace check, PUT) that would otherwise be waited out one by one.
+ */
 export async function writeS3Files(
   context: S3Context,
   requests: readonly WriteRequest[],
@@ -18,9 +27,21 @@ export async function writeS3Files(
   hooks: WriteHooks = {},
 ): Promise<void> {
   const byPath = new Map(requests.map((r) => [r.path, r]));
+  const inFlight = new Set<Promise<void>>();
+  let bytesInFlight = 0;
+  let fatal: TetherError | undefined;
+  const settle = async (): Promise<void> => {
+    await Promise.all(inFlight);
+    if (fatal !== undefined) throw fatal;
+  };
   for await (const file of incoming) {
+    if (fatal !== undefined) {
+      file.stream.destroy();
+      break;
+    }
     if (hooks.signal?.aborted === true) {
       file.stream.destroy();
+      await Promise.allSettled(inFlight);
       throw new TetherError('cancelled', `upload to ${context.displayName} cancelled`);
     }
     const request = byPath.get(file.path);
@@ -30,25 +51,59 @@ export async function writeS3Files(
       hooks.onProblem?.({ path: file.path, message: reason ?? 'a file arrived that was not requested' });
       continue;
     }
-    try {
-      const refusal = await checkReplaces(context, request);
-      if (refusal !== undefined) {
+    if (request.entry.size >= context.multipartThreshold) {
+      // Large files go alone (their parts are already parallel), after the small ones before them.
+      await settle();
+      try {
+        const refusal = await checkReplaces(context, request);
+        if (refusal !== undefined) {
+          file.stream.destroy();
+          hooks.onProblem?.({ path: request.path, message: refusal });
+          continue;
+        }
+        const written = await uploadMultipart(context, request, file, hooks);
+        if (written !== undefined) hooks.onFileDone?.(request, written);
+      } catch (error) {
         file.stream.destroy();
-        hooks.onProblem?.({ path: request.path, message: refusal });
-        continue;
+        const fatalError = fatalOf(context, error, request.path, hooks.signal);
+        if (fatalError !== undefined) throw fatalError;
+        hooks.onProblem?.({ path: request.path, message: problemMessage(`cannot upload ${request.path}`, error) });
       }
-      const written =
-        request.entry.size >= context.multipartThreshold
-          ? await uploadMultipart(context, request, file, hooks)
-          : await uploadWhole(context, request, file, hooks);
-      if (written !== undefined) hooks.onFileDone?.(request, written);
+      continue;
+    }
+    let body: { data: Buffer; sha256: string } | undefined;
+    try {
+      body = await readWhole(request, file, hooks);
     } catch (error) {
       file.stream.destroy();
-      const fatal = fatalOf(context, error, request.path, hooks.signal);
-      if (fatal !== undefined) throw fatal;
-      hooks.onProblem?.({ path: request.path, message: problemMessage(`cannot upload ${request.path}`, error) });
+      const fatalError = fatalOf(context, error, request.path, hooks.signal);
+      if (fatalError !== undefined) fatal ??= fatalError;
+      else hooks.onProblem?.({ path: request.path, message: problemMessage(`cannot upload ${request.path}`, error) });
+      continue;
+    }
+    if (body === undefined) continue;
+    const size = body.data.length;
+    bytesInFlight += size;
+    const task: Promise<void> = sendWhole(context, request, body, hooks).then(
+      (written) => {
+        if (written !== undefined) hooks.onFileDone?.(request, written);
+      },
+      (error: unknown) => {
+        const fatalError = fatalOf(context, error, request.path, hooks.signal);
+        if (fatalError !== undefined) fatal ??= fatalError;
+        else hooks.onProblem?.({ path: request.path, message: problemMessage(`cannot upload ${request.path}`, error) });
+      },
+    );
+    const tracked: Promise<void> = task.finally(() => {
+      inFlight.delete(tracked);
+      bytesInFlight -= size;
+    });
+    inFlight.add(tracked);
+    while (inFlight.size >= SMALL_UPLOADS_IN_FLIGHT || bytesInFlight >= SMALL_UPLOAD_BYTES_IN_FLIGHT) {
+      await Promise.race(inFlight);
     }
   }
+  await settle();
 }
 
 /** Errors that end the whole batch: cancellation and a lost or refusing server; the rest are per-file. */
@@ -67,17 +122,16 @@ export function fatalOf(
   return undefined;
 }
 
-/** A small file: read whole (it is below the multipart threshold), hashed, and sent in one retryable PUT. */
-async function uploadWhole(
-  context: S3Context,
+/** A small file, read whole (it is below the multipart threshold) and hashed; undefined when it changed. */
+async function readWhole(
   request: WriteRequest,
   file: IncomingFile,
   hooks: WriteHooks,
-): Promise<Entry | undefined> {
+): Promise<{ data: Buffer; sha256: string } | undefined> {
   const hash = createHash('sha256');
   const reader = new ChunkReader(file.stream, hash, (bytes) => hooks.onBytes?.(bytes));
-  const body = await reader.read(request.entry.size);
-  if (body.length !== request.entry.size || !(await reader.atEnd())) {
+  const data = await reader.read(request.entry.size);
+  if (data.length !== request.entry.size || !(await reader.atEnd())) {
     file.stream.destroy();
     hooks.onProblem?.({
       path: request.path,
@@ -93,15 +147,30 @@ async function uploadWhole(
     });
     return undefined;
   }
+  return { data, sha256 };
+}
+
+/** Sends a small file in one retryable PUT, after checking nothing replaced what the scan saw at its key. */
+async function sendWhole(
+  context: S3Context,
+  request: WriteRequest,
+  body: { data: Buffer; sha256: string },
+  hooks: WriteHooks,
+): Promise<Entry | undefined> {
+  const refusal = await checkReplaces(context, request);
+  if (refusal !== undefined) {
+    hooks.onProblem?.({ path: request.path, message: refusal });
+    return undefined;
+  }
   await context.client.send(
     new PutObjectCommand({
       Bucket: context.bucket,
       Key: keyFor(context, request.path),
-      Body: body,
-      ContentLength: body.length,
-      Metadata: metadataFor(request.entry, sha256),
+      Body: body.data,
+      ContentLength: body.data.length,
+      Metadata: metadataFor(request.entry, body.sha256),
     }),
     hooks.signal === undefined ? {} : { abortSignal: hooks.signal },
   );
-  return { ...request.entry, executable: false, sha256 };
+  return { ...request.entry, executable: false, sha256: body.sha256 };
 }
