@@ -54,8 +54,8 @@ function PairCard({ pair, progress }: { pair: PairView; progress: Progress | und
     <article className="pair" aria-labelledby={`pair-${pair.name}`} data-testid={`pair-${pair.name}`}>
       <header>
         <h3 id={`pair-${pair.name}`}>{pair.name}</h3>
-        <span className={`badge state-${pair.state}`} data-testid="pair-state">
-          {STATE_LABEL[pair.state]}
+        <span className={`badge state-${busy ? 'syncing' : pair.state}`} data-testid="pair-state">
+          {busy ? 'Syncing' : STATE_LABEL[pair.state]}
         </span>
       </header>
       <p className="paths">

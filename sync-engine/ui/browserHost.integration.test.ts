@@ -1,4 +1,5 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -78,6 +79,21 @@ describe('browser host', () => {
     expect((await fetch(`${base}/../state.db`)).status).toBe(404);
     expect((await fetch(`${base}/%2e%2e/state.db`)).status).toBe(404);
     expect((await fetch(`${base}/state.db`)).status).toBe(404);
+  });
+
+  it('answers nothing to a request under another host name (DNS rebinding)', async () => {
+    const status = await new Promise<number | undefined>((resolve, reject) => {
+      const req = request(
+        { host: '127.0.0.1', port: host.port, path: `/?token=${host.token}`, headers: { host: 'evil.example' } },
+        (response) => {
+          response.resume();
+          resolve(response.statusCode);
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+    expect(status).toBe(421);
   });
 
   it('rejects sockets without the token, with a wrong one, or from a foreign origin', async () => {

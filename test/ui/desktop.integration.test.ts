@@ -121,6 +121,9 @@ describe('desktop UI through the browser host, against the lab', () => {
     `);
     await page.getByRole('button', { name: 'Create and sync' }).click();
     const card = await pairCard('vision');
+    // The sync needs a helper pod first, so its progress is on screen for a while: keep a picture of it.
+    await card.getByTestId('progress').waitFor({ timeout: 60_000 });
+    await screenshot(page, 'sync-progress');
     await card.getByTestId('last-result').waitFor({ timeout: 120_000 });
     expect(await card.getByTestId('last-result').textContent()).toMatch(/↑1 ↓32/);
     expect(await page.evaluate('window.sawProgress')).toBe(true);
@@ -222,6 +225,7 @@ describe('desktop UI through the browser host, against the lab', () => {
     await card.getByTestId('last-result').waitFor({ timeout: 60_000 });
     expect(await card.getByTestId('last-result').textContent()).toMatch(/↑0 ↓5/);
     expect(await readFile(join(work, 'phfs', 'README.md'), 'utf8')).toBe('PHFS copy of the vision datasets.\n');
+    await screenshot(page, 'pairs-both');
   });
 
   it('filters the activity log', async () => {
