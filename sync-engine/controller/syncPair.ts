@@ -142,7 +142,9 @@ export async function syncPair(store: StateStore, name: string, options: SyncOpt
       : await store.waitForPairLock(name, owner, options.waitForLockMs);
   const controller = new AbortController();
   const onAbort = (): void => controller.abort();
-  options.signal?.addEventListener('abort', onAbort, { once: true });
+  // A signal aborted before this call (or while waiting for the lock) fires no event: carry it over now.
+  if (options.signal?.aborted === true) controller.abort();
+  else options.signal?.addEventListener('abort', onAbort, { once: true });
   let endpoints: Record<Side, Endpoint> | undefined;
   try {
     endpoints = await openEndpoints(pair, {
