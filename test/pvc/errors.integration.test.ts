@@ -126,6 +126,48 @@ describe('pvc:// errors', () => {
     expect(await helperPods('group-vision')).toBe('');
   }, 60_000);
 
+  it('an RWO claim mounted by a pod on a node the helper cannot use: says so, and names that pod', async () => {
+    const manifest = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'rwo-user', namespace: 'user-alice' },
+      spec: {
+        containers: [
+          {
+            name: 'c',
+            image: 'busybox:1.36',
+            command: ['sleep', '3600'],
+            volumeMounts: [{ name: 'd', mountPath: '/data' }],
+          },
+        ],
+        volumes: [{ name: 'd', persistentVolumeClaim: { claimName: 'alice-home' } }],
+      },
+    };
+    expect((await lab.kubectl(['apply', '-f', '-'], { input: Buffer.from(JSON.stringify(manifest)) })).code).toBe(0);
+    const ready = await lab.kubectl([
+      'wait',
+      '-n',
+      'user-alice',
+      '--for=jsonpath={.status.phase}=Running',
+      '--timeout=60s',
+      'pod/rwo-user',
+    ]);
+    expect(ready.code).toBe(0);
+    lab.lab.setFaults({ scheduling: { fail: true } });
+    const error = await createPvcEndpoint(
+      { context: 'alice', namespace: 'user-alice', pvc: 'alice-home', subpath: '' },
+      { displayName: 'pvc://alice@user-alice/alice-home', kubeconfig: lab.lab.kubeconfig, startTimeoutMs: 8000 },
+    ).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect((error as Error).message).toMatch(
+      /the PVC user-alice\/alice-home is ReadWriteOnce and mounted by the pod rwo-user on node node-[a-c], so the helper pod must run on that node, and it cannot: .*--pod rwo-user/,
+    );
+    expect(await helperPods('user-alice')).toBe('');
+    await lab.kubectl(['delete', 'pod', '-n', 'user-alice', 'rwo-user']);
+  }, 90_000);
+
   it('a helper image that cannot be pulled is named, with the option to change it, and the pod removed', async () => {
     const error = await opened('pvc://alice@group-vision/vision-archive', {
       helperImage: 'registry.example/no-such:1',
@@ -138,7 +180,7 @@ describe('pvc:// errors', () => {
     expect(await helperPods('group-vision')).toBe('');
   }, 60_000);
 
-  it('a read-only mount refuses writes up front with one read-only error; pulls still work', async () => {
+  it('a read-only mount refuses writes up front with one read-only error (pulls through it: sync.integration.test.ts)', async () => {
     const local = join(work, 'ro');
     await mkdir(join(local, 'new'), { recursive: true });
     await writeFile(join(local, 'new', 'mine.txt'), 'bob was here');

@@ -112,7 +112,7 @@ describe('pvc:// as a process', () => {
     const local = addPair('crash', 'pvc://alice@group-vision/vision-archive/tests/crash', 'push');
     await mkdir(join(local, 'small'), { recursive: true });
     for (let i = 0; i < 50; i++) await writeFile(join(local, 'small', `s${i}.txt`), `small ${i}\n`);
-    const bigHash = await bigFile(join(local, 'big.bin'), 160);
+    const bigHash = await bigFile(join(local, 'big.bin'), 96);
     lab.lab.setFaults({ exec: { bandwidthBytesPerSecond: 24 * MiB } });
     const child = startChild('crash');
     let held = 0;
@@ -136,7 +136,7 @@ describe('pvc:// as a process', () => {
 
     const rerun = await syncPair(store, 'crash');
     expect(rerun.problems).toEqual([]);
-    expect(rerun.bytes).toBeLessThan(160 * MiB);
+    expect(rerun.bytes).toBeLessThan(96 * MiB);
     expect(await sha(volume('tests', 'crash', 'big.bin'))).toBe(bigHash);
     for (let i = 0; i < 50; i++)
       expect(await readFile(volume('tests', 'crash', 'small', `s${i}.txt`), 'utf8')).toBe(`small ${i}\n`);
@@ -146,7 +146,7 @@ describe('pvc:// as a process', () => {
     expect(again).toMatchObject({ uploaded: 0, downloaded: 0, bytes: 0 });
   }, 240_000);
 
-  it('peak RSS of the tether CLI does not grow with file size: 64 MiB and 512 MiB pushed and pulled', async () => {
+  it('peak RSS of the tether CLI does not grow with file size: 64 MiB and 256 MiB pushed and pulled', async () => {
     const home = join(work, 'cli-home');
     const rssFile = join(work, 'rss');
     const env = { NODE_OPTIONS: `--import=${peakRssPreload}`, TETHER_TEST_RSS_FILE: rssFile };
@@ -157,7 +157,7 @@ describe('pvc:// as a process', () => {
       return result.stdout;
     };
     const peaks: Record<string, number> = {};
-    for (const mib of [64, 512]) {
+    for (const mib of [64, 256]) {
       const remote = `pvc://alice@group-vision/vision-archive/tests/rss-${mib}`;
       const source = join(work, `rss-push-${mib}`);
       const target = join(work, `rss-pull-${mib}`);
@@ -192,10 +192,10 @@ describe('pvc:// as a process', () => {
       await rm(target, { recursive: true });
       await rm(volume('tests', `rss-${mib}`), { recursive: true });
     }
-    // Eight times the data may cost no more than a few buffers more memory, and all stays under the target.
+    // Four times the data may cost no more than a few buffers more memory, and all stays under the target.
     for (const direction of ['push', 'pull']) {
       const small = peaks[`${direction} 64`] ?? 0;
-      const large = peaks[`${direction} 512`] ?? Infinity;
+      const large = peaks[`${direction} 256`] ?? Infinity;
       expect(small, JSON.stringify(peaks)).toBeGreaterThan(20 * MiB);
       expect(large - small, `${direction}: ${JSON.stringify(peaks)}`).toBeLessThan(32 * MiB);
       expect(large, `${direction}: ${JSON.stringify(peaks)}`).toBeLessThan(200 * MiB);

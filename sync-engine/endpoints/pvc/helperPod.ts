@@ -336,7 +336,9 @@ export async function createHelperPod(
         if (Date.now() - unschedulableSince > unschedulableGraceMs)
           throw new TetherError(
             'remote-unreachable',
-            `the helper pod for the PVC ${namespace}/${claim} cannot be scheduled: ${why}; check the nodes' capacity and taints, or ask a cluster admin`,
+            options.sameNodeAs === undefined
+              ? `the helper pod for the PVC ${namespace}/${claim} cannot be scheduled: ${why}; check the nodes' capacity and taints, or ask a cluster admin`
+              : `the PVC ${namespace}/${claim} is ReadWriteOnce and mounted by the pod ${options.sameNodeAs.pod} on node ${options.sameNodeAs.node}, so the helper pod must run on that node, and it cannot: ${why}; sync through that pod instead (--pod ${options.sameNodeAs.pod}), or stop it first`,
           );
       }
       if (Date.now() > deadline)
