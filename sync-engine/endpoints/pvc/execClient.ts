@@ -234,7 +234,16 @@ async function execSession(target: ExecTarget, request: ExecRequest): Promise<Ex
           );
           return;
         }
-        ws.send(frame, (error) => (error ? reject(error) : resolve()));
+        ws.send(frame, (error) =>
+          error
+            ? reject(
+                new TetherError('remote-unreachable', `${what}: the stream broke while sending: ${error.message}`, {
+                  cause: error,
+                  retryable: true,
+                }),
+              )
+            : resolve(),
+        );
       });
     const sendStdin = async (): Promise<void> => {
       const input = request.stdin;
