@@ -80,11 +80,11 @@ function Listing(props: {
                 <span role="cell">{entry.kind === 'file' ? formatBytes(entry.size) : ''}</span>
                 <span role="cell">{formatTime(entry.mtimeMs)}</span>
                 <span role="cell">
-                  {entry.kind === 'file' ? (
+                  {entry.kind === 'symlink' ? null : (
                     <button type="button" onClick={() => props.download(entry)} aria-label={`download ${entry.name}`}>
                       Download
                     </button>
-                  ) : null}
+                  )}
                 </span>
               </div>
             );
@@ -145,14 +145,14 @@ export function StorageBrowserScreen() {
   const download = (entry: BrowseEntry) => {
     if (remote === undefined) return;
     act.mutate(async () => {
-      const { contentBase64 } = await api.call('download', { remote, path: entry.path });
+      const { contentBase64, fileName } = await api.call('download', { remote, path: entry.path });
       const url = URL.createObjectURL(new Blob([bytesOf(contentBase64)]));
       const a = document.createElement('a');
       a.href = url;
-      a.download = entry.name;
+      a.download = fileName;
       a.click();
       setTimeout(() => URL.revokeObjectURL(url), 10_000);
-      return `downloaded ${entry.name}`;
+      return `downloaded ${fileName}`;
     });
   };
   const onDrop = (e: DragEvent) => {

@@ -3,6 +3,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import tar from 'tar-stream';
 import { WebSocket } from 'ws';
 import { StateStore } from '../state/store.js';
 import { startBrowserHost } from './browserHost.js';
@@ -30,6 +31,24 @@ afterAll(async () => {
   store.close();
   await rm(dir, { recursive: true, force: true });
 });
+
+/** The entries of a tar archive: [name, content] in order. */
+async function untar(archive: Buffer): Promise<[string, string][]> {
+  const entries: [string, string][] = [];
+  const extract = tar.extract();
+  extract.on('entry', (header, stream, next) => {
+    const chunks: Buffer[] = [];
+    stream.on('data', (chunk: unknown) => chunks.push(chunk as Buffer));
+    stream.on('end', () => {
+      entries.push([header.name, Buffer.concat(chunks).toString()]);
+      next();
+    });
+  });
+  const done = new Promise<void>((resolve, reject) => extract.on('finish', () => resolve()).on('error', reject));
+  extract.end(archive);
+  await done;
+  return entries;
+}
 
 function connect(options: { token?: string; origin?: string; path?: string } = {}): Promise<WebSocket> {
   const ws = new WebSocket(
@@ -170,8 +189,16 @@ describe('browser host', () => {
     });
     expect(await api.call('download', { remote: ref, path: 'new/b.txt' })).toMatchObject({
       ok: true,
-      result: { contentBase64: content, size: 8 },
+      result: { contentBase64: content, size: 8, fileName: 'b.txt' },
     });
+    // A folder comes as a tar archive that unpacks into a folder of the same name.
+    const folder = await api.call('download', { remote: ref, path: 'new' });
+    expect(folder).toMatchObject({ ok: true, result: { fileName: 'new.tar' } });
+    const archive = Buffer.from((folder as { result: { contentBase64: string } }).result.contentBase64, 'base64');
+    expect(await untar(archive)).toEqual([
+      ['new/', ''],
+      ['new/b.txt', 'uploaded'],
+    ]);
     expect(await api.call('deleteEntries', { remote: ref, paths: ['new'] })).toMatchObject({
       ok: true,
       result: { removed: 2 },

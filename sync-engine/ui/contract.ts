@@ -195,8 +195,11 @@ export interface TetherApi {
   makeFolder(args: { remote: RemoteRef; path: string }): Promise<void>;
   /** Writes one file (content base64); replaces nothing: an existing file at `path` is an error. */
   upload(args: { remote: RemoteRef; path: string; contentBase64: string; mtimeMs?: number }): Promise<void>;
-  /** Reads one file (base64). */
-  download(args: { remote: RemoteRef; path: string }): Promise<{ contentBase64: string; size: number }>;
+  /** Reads one file, or a folder as a tar archive (base64; `fileName` is what to save it as). */
+  download(args: {
+    remote: RemoteRef;
+    path: string;
+  }): Promise<{ contentBase64: string; size: number; fileName: string }>;
   /** Deletes files and folders (folders with everything below them). */
   deleteEntries(args: { remote: RemoteRef; paths: string[] }): Promise<{ removed: number }>;
   listActivity(args: { pair?: string; level?: ActivityLevel; kind?: string; limit?: number }): Promise<ActivityView[]>;

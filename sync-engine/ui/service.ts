@@ -302,8 +302,8 @@ export class UiService implements TetherApi {
   }
 
   async download({ remote, path }: MethodArgs<'download'>): Promise<MethodResult<'download'>> {
-    const content = await this.#storage.download(...this.#remote(remote), path);
-    return { contentBase64: content.toString('base64'), size: content.length };
+    const { content, fileName } = await this.#storage.download(...this.#remote(remote), path);
+    return { contentBase64: content.toString('base64'), size: content.length, fileName };
   }
 
   async deleteEntries({ remote, paths }: MethodArgs<'deleteEntries'>): Promise<{ removed: number }> {

@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import tar from 'tar-stream';
 import { baseName, parentOf } from '../core/entry.js';
 import type { Entry, Problem } from '../core/entry.js';
 import type { Endpoint, IncomingFile } from '../endpoints/endpoint.js';
@@ -95,18 +96,64 @@ export class StorageBrowser {
     });
   }
 
-  async download(url: string, options: Record<string, unknown>, path: string): Promise<Buffer> {
+  /**
+   * A file's content, or for a folder a tar archive of everything below it (paths relative to the folder's
+   * parent, so it unpacks into a folder of the same name). At most `maxBytes` of content either way.
+   */
+  async download(
+    url: string,
+    options: Record<string, unknown>,
+    path: string,
+    maxBytes = 64 * 1024 * 1024,
+  ): Promise<{ content: Buffer; fileName: string }> {
     return this.#use(url, options, async (remote) => {
-      const entry = (await this.#listing(remote)).get(parentOf(path))?.find((e) => e.path === path);
-      if (entry?.kind !== 'file') {
-        throw new TetherError('not-found', `${path} is not a file in ${remote.endpoint.displayName}`);
+      const index = await this.#listing(remote);
+      const entry = index.get(parentOf(path))?.find((e) => e.path === path);
+      if (entry === undefined || entry.kind === 'symlink') {
+        throw new TetherError('not-found', `${path} is not a file or folder in ${remote.endpoint.displayName}`);
       }
-      for await (const file of remote.endpoint.readFiles([{ path, entry, offset: 0 }])) {
+      const files: Entry[] = [];
+      const dirs: Entry[] = [];
+      const walk = (e: Entry): void => {
+        if (e.kind === 'file') files.push(e);
+        if (e.kind !== 'dir') return;
+        dirs.push(e);
+        for (const child of index.get(e.path) ?? []) walk(child);
+      };
+      walk(entry);
+      const total = files.reduce((sum, f) => sum + f.size, 0);
+      if (total > maxBytes) {
+        throw new TetherError(
+          'bad-argument',
+          `${path} holds ${total} bytes, more than the ${maxBytes} a download here may carry; pair it with a local folder instead`,
+        );
+      }
+      const contents = new Map<string, Buffer>();
+      for await (const file of remote.endpoint.readFiles(files.map((f) => ({ path: f.path, entry: f, offset: 0 })))) {
         const chunks: Buffer[] = [];
         for await (const chunk of file.stream) chunks.push(chunk as Buffer);
-        return Buffer.concat(chunks);
+        contents.set(file.path, Buffer.concat(chunks));
       }
-      throw new TetherError('internal', `reading ${path} returned nothing`);
+      if (entry.kind === 'file') return { content: contents.get(path) ?? Buffer.alloc(0), fileName: baseName(path) };
+      const strip = parentOf(path) === '' ? 0 : parentOf(path).length + 1;
+      const pack = tar.pack();
+      const archive = new Promise<Buffer>((resolve, reject) => {
+        const chunks: Buffer[] = [];
+        pack.on('data', (chunk: unknown) => chunks.push(chunk as Buffer));
+        pack.on('end', () => resolve(Buffer.concat(chunks)));
+        pack.on('error', reject);
+      });
+      for (const dir of dirs) {
+        pack.entry({ name: `${dir.path.slice(strip)}/`, type: 'directory', mode: 0o755, mtime: new Date(dir.mtimeMs) });
+      }
+      for (const file of files) {
+        pack.entry(
+          { name: file.path.slice(strip), mode: file.executable ? 0o755 : 0o644, mtime: new Date(file.mtimeMs) },
+          contents.get(file.path) ?? Buffer.alloc(0),
+        );
+      }
+      pack.finalize();
+      return { content: await archive, fileName: `${baseName(path)}.tar` };
     });
   }
 
