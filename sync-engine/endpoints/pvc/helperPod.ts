@@ -323,6 +323,7 @@ export async function createHelperPod(
   // Unschedulable for a while is final (no node fits); briefly, it may be a binding or autoscaler catching up.
   const unschedulableGraceMs = Math.min(15_000, startTimeoutMs / 4);
   let unschedulableSince: number | undefined;
+  let polls = 0;
   try {
     for (;;) {
       const current = await core.readNamespacedPod({ name, namespace });
@@ -347,7 +348,8 @@ export async function createHelperPod(
           `the helper pod ${namespace}/${name} did not start in time (phase ${current.status?.phase ?? 'unknown'}${why === undefined ? '' : `: ${why}`})`,
           { retryable: true },
         );
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      // Pods usually run within a second: look again soon at first, then every 300 ms.
+      await new Promise((resolve) => setTimeout(resolve, Math.min(300, 50 * 2 ** polls++)));
     }
   } catch (error) {
     await remove().catch(() => undefined);

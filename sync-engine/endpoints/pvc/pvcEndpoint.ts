@@ -264,8 +264,12 @@ export async function createPvcEndpoint(location: PvcLocation, options: PvcEndpo
   const user = kubeConfig.getCurrentUser()?.name ?? 'you';
   const mayCreate =
     options.pod === undefined &&
-    (await canI(kubeConfig, namespace, 'create', 'pods')) &&
-    (await canI(kubeConfig, namespace, 'create', 'pods', 'exec'));
+    (
+      await Promise.all([
+        canI(kubeConfig, namespace, 'create', 'pods'),
+        canI(kubeConfig, namespace, 'create', 'pods', 'exec'),
+      ])
+    ).every(Boolean);
   if (!mayCreate) {
     // No helper pod of one's own: go through a Running pod that mounts the claim (a notebook, a viewer).
     await checkClaim(kubeConfig, namespace, pvc);
