@@ -45,7 +45,11 @@ function content(bytes: number, seed: number): Buffer {
 
 const sha = (data: Buffer | string): string => createHash('sha256').update(data).digest('hex');
 
-async function pushPair(remote: string, files: Record<string, Buffer>): Promise<string> {
+async function pushPair(
+  remote: string,
+  files: Record<string, Buffer>,
+  options: Record<string, unknown> = {},
+): Promise<string> {
   const name = `f${++counter}`;
   const local = join(work, name);
   for (const [path, data] of Object.entries(files)) {
@@ -59,7 +63,7 @@ async function pushPair(remote: string, files: Record<string, Buffer>): Promise<
     mode: 'push',
     compare: 'size-mtime',
     ignore: [],
-    options: { kubeconfig: lab.lab.kubeconfig },
+    options: { kubeconfig: lab.lab.kubeconfig, ...options },
   });
   return name;
 }
@@ -185,18 +189,24 @@ describe('pvc:// under faults', () => {
     expect(sha(await readFile(join(local, 'big.bin')))).toBe(sha(big));
   }, 240_000);
 
-  it('runs up to --concurrency exec sessions at once', async () => {
+  it("runs up to the pair's concurrency (tether pair add --concurrency) or --concurrency exec sessions at once", async () => {
     const files: Record<string, Buffer> = {};
     for (let i = 0; i < 4; i++) files[`p${i}.bin`] = content(8 * 1024 * 1024, 200 + i);
-    const peakOf = async (concurrency: number): Promise<number> => {
-      const name = await pushPair(`pvc://alice@group-vision/vision-archive/tests/parallel-${concurrency}`, files);
+    const peakOf = async (pairOptions: Record<string, unknown>, syncOptions: { concurrency?: number }) => {
+      const name = await pushPair(
+        `pvc://alice@group-vision/vision-archive/tests/parallel-${counter}`,
+        files,
+        pairOptions,
+      );
       execSessionCounts(true);
-      const summary = await syncPair(store, name, { concurrency });
+      const summary = await syncPair(store, name, syncOptions);
       expect(summary.uploaded).toBe(4);
       return execSessionCounts().peak;
     };
-    expect(await peakOf(1)).toBe(1);
-    const peak = await peakOf(4);
+    // Stored with the pair: one session at a time.
+    expect(await peakOf({ concurrency: '1' }, {})).toBe(1);
+    // The sync's option wins over the pair's.
+    const peak = await peakOf({ concurrency: '1' }, { concurrency: 4 });
     expect(peak).toBeGreaterThanOrEqual(3);
     expect(peak).toBeLessThanOrEqual(4);
   }, 240_000);
