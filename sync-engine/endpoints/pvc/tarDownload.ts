@@ -58,6 +58,8 @@ function feedOf(extract: tar.Extract): Writable {
 /** A node Readable with one entry's bytes; the entry is always drained, even if the reader gives up early. */
 function entryStream(item: AsyncIterable<Buffer>): { stream: PassThrough; pumped: Promise<void> } {
   const stream = new PassThrough({ highWaterMark: 1024 * 1024 });
+  // Its reader may be gone when a cut destroys it (see tarBatch); the error stays readable as `errored`.
+  stream.on('error', () => undefined);
   const pumped = (async () => {
     try {
       for await (const chunk of item) {
@@ -69,9 +71,11 @@ function entryStream(item: AsyncIterable<Buffer>): { stream: PassThrough; pumped
           });
       }
     } catch (error) {
-      // The archive broke mid-entry (a cut stream): the reader must see it fail, not wait for more.
+      // The archive broke mid-entry (a cut stream): the reader must see it fail, not wait for more. The
+      // archive's own iteration reports the failure too, so this promise settles quietly (a reader that stops
+      // after this file never awaits it).
       stream.destroy(error instanceof Error ? error : new Error(String(error)));
-      throw error;
+      return;
     }
     if (!stream.destroyed) stream.end();
   })();
@@ -88,6 +92,9 @@ async function* tarBatch(
   options: ReadOptions,
 ): AsyncGenerator<IncomingFile> {
   const extract = tar.extract();
+  // A cut stream destroys the extractor with the exec's error; iterating it reports that. When the reader has
+  // already stopped iterating, nobody else listens, and an 'error' event without a listener would crash.
+  extract.on('error', () => undefined);
   const stop = new AbortController();
   const onAbort = (): void => stop.abort();
   options.signal?.addEventListener('abort', onAbort);
