@@ -143,6 +143,8 @@ async function uploadBatch(
 ): Promise<void> {
   const staging = `${STAGING_PREFIX}${randomBytes(8).toString('hex')}`;
   const pack = tar.pack();
+  // Destroyed with the exec's error on a cut, possibly after the exec stopped reading it: never an uncaught 'error'.
+  pack.on('error', () => undefined);
   const failed = new Set<number>();
   const hashes = new Map<number, string>();
   // Set when the extracting exec failed (a cut stream): the archive has no reader any more, so stop.
