@@ -86,6 +86,14 @@ async function start(): Promise<void> {
         window === undefined ? await dialog.showOpenDialog(options) : await dialog.showOpenDialog(window, options);
       return picked.canceled ? undefined : picked.filePaths[0];
     },
+    live: true,
+  });
+  // Pairs marked live are kept in sync while the app runs; a failure to start is shown, not fatal.
+  service.startLive().catch((error: unknown) => {
+    new Notification({
+      title: 'Tether: live sync did not start',
+      body: error instanceof Error ? error.message : String(error),
+    }).show();
   });
 
   ipcMain.handle('tether:call', (event: IpcMainInvokeEvent, method: unknown, args: unknown) => {

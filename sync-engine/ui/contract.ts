@@ -7,6 +7,10 @@
  * at runtime (`schemas.ts`): the types below are a promise to the UI, not a check.
  */
 
+import type { QuotaReport, UsageSample } from '../quota/report.js';
+
+export type { NamespaceReport, PvcRow, QuotaLine, QuotaReport, UsageSample } from '../quota/report.js';
+
 export type SyncMode = 'two-way' | 'push' | 'pull' | 'mirror-push' | 'mirror-pull';
 export type CompareMode = 'size-mtime' | 'sha256' | 'none';
 export type PairState = 'idle' | 'scanning' | 'syncing' | 'waiting' | 'paused' | 'halted';
@@ -52,8 +56,14 @@ export interface PairView {
   readonly lastResult?: LastResult;
   /** Whether a sync started from this app is running now. */
   readonly running: boolean;
-  /** The running sync's latest progress. */
+  /** The running sync's latest progress (a sync from this app, or the live watcher's). */
   readonly progress?: Progress;
+  /** Marked live: the app (or a `tether watch`) keeps it in sync on its own. */
+  readonly live: boolean;
+  /** Paused through the state store (by this app, `tether pause` or another process). */
+  readonly paused: boolean;
+  /** The process watching this pair, when one is alive (this app or a `tether watch`). */
+  readonly watcher?: { readonly pid: number; readonly host: string };
 }
 
 export interface NewPair {
@@ -178,6 +188,24 @@ export interface CredentialsStatus {
   readonly hasSecret: boolean;
 }
 
+/** Which report the Quotas page shows: as the user of this kubeconfig context. */
+export interface QuotaQueryArgs {
+  readonly kubeconfig?: string;
+  readonly context?: string;
+  /** Only these namespaces; default: every one RBAC lets the user see. */
+  readonly namespaces?: string[];
+  /** Add PHFS usage per group prefix (lists every object under each prefix). */
+  readonly phfs?: boolean;
+}
+
+export interface QuotaPage {
+  readonly report: QuotaReport;
+  /** The same rows as `tether quota --csv` (formula cells defused), for the page's CSV export. */
+  readonly csv: string;
+  /** What could not be measured or listed (shown above the report). */
+  readonly failures: readonly string[];
+}
+
 /** The methods, each with its one argument and its result. */
 export interface TetherApi {
   listPairs(args: Record<string, never>): Promise<PairView[]>;
@@ -210,6 +238,11 @@ export interface TetherApi {
   saveSettings(args: Settings): Promise<Settings>;
   credentialsStatus(args: Record<string, never>): Promise<CredentialsStatus>;
   saveCredentials(args: { s3AccessKeyId: string; s3SecretAccessKey: string }): Promise<CredentialsStatus>;
+  /** Marks a pair live (kept in sync by the app's live service) or not. */
+  setLive(args: { name: string; live: boolean }): Promise<PairView>;
+  quotaReport(args: QuotaQueryArgs): Promise<QuotaPage>;
+  /** Measures one claim's bytes used with `df` in a pod that mounts it (cached with its time, shared with the CLI). */
+  refreshUsage(args: { kubeconfig?: string; context?: string; namespace: string; pvc: string }): Promise<UsageSample>;
   /** A native folder picker where the host has one (Electron); the browser host answers `{}`. */
   pickFolder(args: { title?: string }): Promise<{ path?: string }>;
 }
@@ -241,6 +274,9 @@ export const METHOD_NAMES = [
   'credentialsStatus',
   'saveCredentials',
   'pickFolder',
+  'setLive',
+  'quotaReport',
+  'refreshUsage',
 ] as const satisfies readonly MethodName[];
 
 /** Events the engine pushes to the UI. */

@@ -18,8 +18,14 @@ export function rendererDir(): string {
 /** `tether ui`: serves until SIGINT/SIGTERM, then closes the service and the store. */
 export async function runUiHost(options: { home: string; port?: number }): Promise<void> {
   const store = StateStore.open(databasePath(options.home));
-  const service = new UiService({ store, home: options.home });
+  const service = new UiService({ store, home: options.home, live: true });
   try {
+    // Pairs marked live are kept in sync while the UI runs; a pair that cannot start is reported, not fatal.
+    await service.startLive().catch((error: unknown) => {
+      process.stderr.write(
+        `tether ui: live sync did not start: ${error instanceof Error ? error.message : String(error)}\n`,
+      );
+    });
     const host = await startBrowserHost({
       service,
       rendererDir: rendererDir(),

@@ -99,6 +99,19 @@ export const SCHEMAS = {
     s3SecretAccessKey: text(1024),
   }),
   pickFolder: z.strictObject({ title: text(200).optional() }),
+  setLive: z.strictObject({ name: pairName, live: z.boolean() }),
+  quotaReport: z.strictObject({
+    kubeconfig: absolutePath.optional(),
+    context: contextName.optional(),
+    namespaces: z.array(dnsLabel).max(200).optional(),
+    phfs: z.boolean().optional(),
+  }),
+  refreshUsage: z.strictObject({
+    kubeconfig: absolutePath.optional(),
+    context: contextName.optional(),
+    namespace: dnsLabel,
+    pvc: z.string().regex(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/, 'is not a valid claim name'),
+  }),
 } satisfies Record<MethodName, z.ZodType>;
 
 export function isMethodName(name: unknown): name is MethodName {

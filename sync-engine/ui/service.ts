@@ -5,6 +5,8 @@ import type { SyncSummary } from '../controller/syncPair.js';
 import { formatRemoteUrl, parseRemoteUrl } from '../endpoints/remoteUrl.js';
 import { flattenError, TetherError } from '../errors.js';
 import type { PairRecord, StateStore } from '../state/store.js';
+import { setPaused } from '../live/liveService.js';
+import { pairStatuses, type LiveStatus, type PairStatusView } from '../live/status.js';
 import { listConflicts, resolveConflict } from './conflicts.js';
 import type {
   ActivityView,
@@ -22,6 +24,8 @@ import type {
   TetherEvents,
 } from './contract.js';
 import { kubeContexts, listNamespaces, listPvcs } from './kube.js';
+import { AppLive } from './liveHost.js';
+import { quotaPage, refreshUsage } from './quotas.js';
 import { parseArgs } from './schemas.js';
 import { loadSettings, saveSettings, NO_VAULT, type SecretVault } from './settings.js';
 import { StorageBrowser } from './storage.js';
@@ -34,6 +38,8 @@ export interface UiServiceOptions {
   /** The native folder picker (Electron); absent in the browser host. */
   readonly pickFolder?: (title: string | undefined) => Promise<string | undefined>;
   readonly storage?: StorageBrowser;
+  /** Run live sync for the pairs marked live (the hosts do; unit tests of other methods leave it off). */
+  readonly live?: boolean;
 }
 
 type Listener = <E extends EventName>(event: E, data: TetherEvents[E]) => void;
@@ -85,6 +91,9 @@ export class UiService implements TetherApi {
   readonly #listeners = new Set<Listener>();
   readonly #running = new Map<string, { abort: AbortController; done: Promise<unknown> }>();
   readonly #progress = new Map<string, Progress>();
+  readonly #live: AppLive | undefined;
+  /** The last state and reason reported per live pair: a change refetches the list, progress alone does not. */
+  readonly #liveSeen = new Map<string, string>();
 
   constructor(options: UiServiceOptions) {
     this.#store = options.store;
@@ -92,6 +101,23 @@ export class UiService implements TetherApi {
     this.#vault = options.vault ?? NO_VAULT;
     this.#pickFolder = options.pickFolder;
     this.#storage = options.storage ?? new StorageBrowser();
+    this.#live =
+      options.live === true ? new AppLive(this.#store, (name, status) => this.#onLive(name, status)) : undefined;
+  }
+
+  /** Starts live sync for the pairs marked live (when the service was made with `live: true`). */
+  startLive(): Promise<void> {
+    return this.#live?.update(loadSettings(this.#home)) ?? Promise.resolve();
+  }
+
+  #onLive(name: string, status: LiveStatus): void {
+    if (status.progress !== undefined) this.#emit('progress', { pair: name, progress: status.progress });
+    const seen = `${status.state}|${status.reason ?? ''}|${String(status.lastSyncAt)}`;
+    if (this.#liveSeen.get(name) === seen) return;
+    this.#liveSeen.set(name, seen);
+    if (status.state === 'halted')
+      this.#emit('notice', { pair: name, level: 'error', message: status.reason ?? `${name} halted` });
+    this.#emit('pairsChanged', {});
   }
 
   /** Subscribes to events; returns the unsubscribe function. */
@@ -119,6 +145,7 @@ export class UiService implements TetherApi {
   async close(): Promise<void> {
     for (const run of this.#running.values()) run.abort.abort();
     await Promise.allSettled([...this.#running.values()].map((r) => r.done));
+    await this.#live?.close();
     await this.#storage.close();
   }
 
@@ -126,9 +153,14 @@ export class UiService implements TetherApi {
     for (const listener of this.#listeners) listener(event, data);
   }
 
-  #view(pair: PairRecord): PairView {
+  #view(pair: PairRecord, status?: PairStatusView): PairView {
     const lastResult = lastResultOf(pair.lastResult);
-    const progress = this.#progress.get(pair.name);
+    const progress = this.#progress.get(pair.name) ?? status?.live?.progress;
+    // A sync this app runs is the freshest news; else what the state store says (a live watcher's report,
+    // a pause from any process, the pair's own state).
+    const running = this.#running.has(pair.name);
+    const state = running || status === undefined ? pair.state : status.state;
+    const stateMessage = running || status === undefined ? pair.stateMessage : status.reason;
     return {
       name: pair.name,
       localPath: pair.localPath,
@@ -136,9 +168,12 @@ export class UiService implements TetherApi {
       mode: pair.mode,
       compare: pair.compare,
       ignore: pair.ignore,
-      state: pair.state,
-      running: this.#running.has(pair.name),
-      ...(pair.stateMessage === undefined ? {} : { stateMessage: pair.stateMessage }),
+      state,
+      running,
+      live: pair.live,
+      paused: status?.paused ?? pair.state === 'paused',
+      ...(status?.watcher === undefined ? {} : { watcher: { pid: status.watcher.pid, host: status.watcher.host } }),
+      ...(stateMessage === undefined ? {} : { stateMessage }),
       ...(pair.lastSyncAt === undefined ? {} : { lastSyncAt: pair.lastSyncAt }),
       ...(lastResult === undefined ? {} : { lastResult }),
       ...(progress === undefined ? {} : { progress }),
@@ -172,7 +207,9 @@ export class UiService implements TetherApi {
   }
 
   listPairs(): Promise<PairView[]> {
-    return Promise.resolve(this.#store.listPairs().map((p) => this.#view(p)));
+    const pairs = this.#store.listPairs();
+    const statuses = new Map(pairStatuses(this.#store, pairs).map((s) => [s.name, s]));
+    return Promise.resolve(pairs.map((p) => this.#view(p, statuses.get(p.name))));
   }
 
   addPair(args: MethodArgs<'addPair'>): Promise<PairView> {
@@ -204,13 +241,20 @@ export class UiService implements TetherApi {
       running.abort.abort();
       await running.done.catch(() => undefined);
     }
+    const wasLive = this.#store.getPair(name)?.live === true;
+    if (wasLive) {
+      // Stop watching it first: the live service must not sync a pair that is being forgotten.
+      this.#store.updatePairConfig(name, { live: false });
+      await this.startLive();
+    }
     if (!this.#store.removePair(name)) throw new TetherError('unknown-pair', `no pair named "${name}"`);
     this.#emit('pairsChanged', {});
   }
 
   async syncNow({ name, dryRun, force }: MethodArgs<'syncNow'>): Promise<SyncResult> {
     const pair = this.#store.requirePair(name);
-    if (pair.state === 'paused') throw new TetherError('bad-argument', `pair "${name}" is paused; resume it first`);
+    if (pair.state === 'paused' || this.#store.live.pausedPairIds().has(pair.id))
+      throw new TetherError('bad-argument', `pair "${name}" is paused; resume it first`);
     if (this.#running.has(name)) throw new TetherError('pair-locked', `pair "${name}" is already syncing`);
     this.#applyCredentials();
     const abort = new AbortController();
@@ -256,15 +300,39 @@ export class UiService implements TetherApi {
       running.abort.abort();
       await running.done.catch(() => undefined);
     }
-    this.#store.setPairState(name, 'paused', 'paused from the app');
+    // The same request `tether pause` writes: a `tether watch` in another process (and this app's own live
+    // service) stops within its control interval.
+    setPaused(this.#store, [name], true);
     this.#emit('pairsChanged', {});
   }
 
   resumePair({ name }: MethodArgs<'resumePair'>): Promise<void> {
-    const pair = this.#store.requirePair(name);
-    if (pair.state === 'paused') this.#store.setPairState(name, 'idle');
+    setPaused(this.#store, [name], false);
     this.#emit('pairsChanged', {});
     return Promise.resolve();
+  }
+
+  async setLive({ name, live }: MethodArgs<'setLive'>): Promise<PairView> {
+    const pair = this.#store.requirePair(name);
+    const settings = loadSettings(this.#home);
+    const stored = (pair.options['live'] ?? {}) as Record<string, unknown>;
+    // A pair without its own poll interval (`tether live --poll`) takes the one in Settings.
+    const options =
+      live && stored['pollIntervalMs'] === undefined
+        ? { ...pair.options, live: { ...stored, pollIntervalMs: settings.pollIntervalSeconds * 1000 } }
+        : pair.options;
+    this.#store.updatePairConfig(name, { live, options });
+    await this.startLive();
+    this.#emit('pairsChanged', {});
+    return (await this.listPairs()).find((p) => p.name === name) ?? this.#view(this.#store.requirePair(name));
+  }
+
+  quotaReport(args: MethodArgs<'quotaReport'>): Promise<MethodResult<'quotaReport'>> {
+    return quotaPage(this.#store, this.#home, loadSettings(this.#home), args);
+  }
+
+  refreshUsage(args: MethodArgs<'refreshUsage'>): Promise<MethodResult<'refreshUsage'>> {
+    return refreshUsage(this.#home, loadSettings(this.#home), args);
   }
 
   kubeContexts({ kubeconfig }: MethodArgs<'kubeContexts'>): Promise<MethodResult<'kubeContexts'>> {
@@ -348,8 +416,21 @@ export class UiService implements TetherApi {
     return Promise.resolve(loadSettings(this.#home));
   }
 
-  saveSettings(settings: MethodArgs<'saveSettings'>): Promise<Settings> {
-    return Promise.resolve(saveSettings(this.#home, settings));
+  async saveSettings(settings: MethodArgs<'saveSettings'>): Promise<Settings> {
+    const before = loadSettings(this.#home);
+    const saved = saveSettings(this.#home, settings);
+    // Live pairs that follow the app's poll interval (theirs equals the old setting) follow the new one.
+    if (saved.pollIntervalSeconds !== before.pollIntervalSeconds) {
+      for (const pair of this.#store.listPairs()) {
+        const stored = (pair.options['live'] ?? {}) as Record<string, unknown>;
+        if (pair.live && stored['pollIntervalMs'] === before.pollIntervalSeconds * 1000) {
+          const live = { ...stored, pollIntervalMs: saved.pollIntervalSeconds * 1000 };
+          this.#store.updatePairConfig(pair.name, { options: { ...pair.options, live } });
+        }
+      }
+    }
+    await this.#live?.update(saved);
+    return saved;
   }
 
   credentialsStatus(): Promise<MethodResult<'credentialsStatus'>> {
