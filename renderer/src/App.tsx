@@ -6,10 +6,11 @@ import { ActivityScreen } from './ActivityScreen.js';
 import { ConflictsScreen } from './ConflictsScreen.js';
 import { NewPairWizard } from './NewPairWizard.js';
 import { PairsScreen } from './PairsScreen.js';
+import { QuotasScreen } from './QuotasScreen.js';
 import { SettingsScreen } from './SettingsScreen.js';
 import { StorageBrowserScreen } from './StorageBrowser.js';
 
-const SCREENS = ['Pairs', 'Storage', 'Conflicts', 'Activity', 'Settings'] as const;
+const SCREENS = ['Pairs', 'Storage', 'Quotas', 'Conflicts', 'Activity', 'Settings'] as const;
 type Screen = (typeof SCREENS)[number] | 'New pair';
 
 interface Notice {
@@ -110,6 +111,7 @@ export function App() {
           />
         ) : null}
         {screen === 'Storage' ? <StorageBrowserScreen /> : null}
+        {screen === 'Quotas' ? <QuotasScreen /> : null}
         {screen === 'Conflicts' ? <ConflictsScreen /> : null}
         {screen === 'Activity' ? <ActivityScreen /> : null}
         {screen === 'Settings' ? <SettingsScreen /> : null}

@@ -48,8 +48,15 @@ function PairCard({ pair, progress }: { pair: PairView; progress: Progress | und
   const pause = useMutation({ mutationFn: () => api.call('pausePair', { name: pair.name }), onSettled: refresh });
   const resume = useMutation({ mutationFn: () => api.call('resumePair', { name: pair.name }), onSettled: refresh });
   const remove = useMutation({ mutationFn: () => api.call('removePair', { name: pair.name }), onSettled: refresh });
+  const live = useMutation({
+    mutationFn: (on: boolean) => api.call('setLive', { name: pair.name, live: on }),
+    onSettled: refresh,
+  });
+  // A sync this window started; a live watcher's own syncs show through `state` (scanning, syncing).
   const busy = pair.running || sync.isPending;
-  const error = sync.error ?? pause.error ?? resume.error ?? remove.error;
+  const watching = pair.state === 'scanning' || pair.state === 'syncing';
+  const paused = pair.paused || pair.state === 'paused';
+  const error = sync.error ?? pause.error ?? resume.error ?? remove.error ?? live.error;
   return (
     <article className="pair" aria-labelledby={`pair-${pair.name}`} data-testid={`pair-${pair.name}`}>
       <header>
@@ -57,6 +64,19 @@ function PairCard({ pair, progress }: { pair: PairView; progress: Progress | und
         <span className={`badge state-${busy ? 'syncing' : pair.state}`} data-testid="pair-state">
           {busy ? 'Syncing' : STATE_LABEL[pair.state]}
         </span>
+        {pair.live ? (
+          <span
+            className="badge live"
+            data-testid="pair-live"
+            title={
+              pair.watcher === undefined
+                ? 'marked live; no watcher is running'
+                : `watched by process ${pair.watcher.pid} on ${pair.watcher.host}`
+            }
+          >
+            Live{pair.watcher === undefined ? ' (not watched)' : ''}
+          </span>
+        ) : null}
       </header>
       <p className="paths">
         <span title="local folder">{pair.localPath}</span> ⇄ <span title="remote">{pair.remoteUrl}</span>
@@ -64,8 +84,19 @@ function PairCard({ pair, progress }: { pair: PairView; progress: Progress | und
       <p className="muted">
         {pair.mode} · compare {pair.compare} · last sync {formatTime(pair.lastSyncAt)} · <LastResult pair={pair} />
       </p>
-      {pair.stateMessage === undefined ? null : <p className="state-message">{pair.stateMessage}</p>}
-      {busy ? progress === undefined ? <p role="status">Starting…</p> : <ProgressLine progress={progress} /> : null}
+      {pair.stateMessage === undefined ? null : (
+        <p className="state-message" data-testid="state-message">
+          {pair.state === 'waiting' || pair.state === 'halted' ? `${STATE_LABEL[pair.state]}: ` : ''}
+          {pair.stateMessage}
+        </p>
+      )}
+      {busy || watching ? (
+        progress === undefined ? (
+          <p role="status">{busy ? 'Starting…' : `${STATE_LABEL[pair.state]}…`}</p>
+        ) : (
+          <ProgressLine progress={progress} />
+        )
+      ) : null}
       {sync.data !== undefined && !busy ? (
         <p role="status" data-testid="sync-done">
           Sync finished: {sync.data.uploaded} uploaded, {sync.data.downloaded} downloaded, {sync.data.conflicts}{' '}
@@ -74,15 +105,10 @@ function PairCard({ pair, progress }: { pair: PairView; progress: Progress | und
       ) : null}
       {error === null ? null : <ErrorBox error={error} />}
       <div className="actions">
-        <button
-          type="button"
-          className="primary"
-          disabled={busy || pair.state === 'paused'}
-          onClick={() => sync.mutate()}
-        >
+        <button type="button" className="primary" disabled={busy || paused} onClick={() => sync.mutate()}>
           Sync now
         </button>
-        {pair.state === 'paused' ? (
+        {paused ? (
           <button type="button" onClick={() => resume.mutate()}>
             Resume
           </button>
@@ -91,6 +117,15 @@ function PairCard({ pair, progress }: { pair: PairView; progress: Progress | und
             Pause
           </button>
         )}
+        <label className="inline">
+          <input
+            type="checkbox"
+            checked={pair.live}
+            disabled={live.isPending}
+            onChange={(event) => live.mutate(event.target.checked)}
+          />
+          Live sync
+        </label>
         <button type="button" className="danger" onClick={() => setConfirmRemove(true)}>
           Remove
         </button>

@@ -77,7 +77,7 @@ describe('live sync in the app', () => {
     const view = await service.setLive({ name: 'docs', live: true });
     expect(view.live).toBe(true);
     // The pair takes the app's poll interval (Settings) as its own.
-    const { pollIntervalSeconds } = await service.getSettings({});
+    const { pollIntervalSeconds } = await service.getSettings();
     expect(store.requirePair('docs').options['live']).toMatchObject({ pollIntervalMs: pollIntervalSeconds * 1000 });
 
     await writeFile(join(local, 'notes.txt'), 'written while the app watches');
