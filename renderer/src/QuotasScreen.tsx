@@ -68,63 +68,140 @@ function QuotaChart({ namespace, lines }: { namespace: string; lines: readonly Q
   );
 }
 
-function ClaimRow({ pvc, onRefresh, refreshing }: { pvc: PvcRow; onRefresh: () => void; refreshing: boolean }) {
-  const usage = pvc.usage;
+/** The drill-down: a claim's largest folders (two levels), listed when opened. */
+function LargestFolders({ pvc, context }: { pvc: PvcRow; context: string | undefined }) {
+  const folders = useQuery({
+    queryKey: ['largestFolders', context ?? '', pvc.namespace, pvc.name],
+    queryFn: () =>
+      api.call('largestFolders', {
+        namespace: pvc.namespace,
+        pvc: pvc.name,
+        ...(context === undefined ? {} : { context }),
+      }),
+  });
   return (
-    <tr data-testid={`pvc-${pvc.namespace}-${pvc.name}`} className={pvc.pendingTooLong ? 'flagged' : undefined}>
-      <td>{pvc.name}</td>
-      <td>{pvc.scope === 'personal' ? 'personal' : pvc.scope === 'group' ? 'group' : '–'}</td>
-      <td data-testid="phase">
-        <span className={`badge phase-${pvc.phase}`}>{pvc.phase}</span>
-        {pvc.pendingTooLong ? (
-          <span className="warn" role="note">
-            {' '}
-            Pending for {formatDuration(pvc.ageSeconds)}: call an admin
-          </span>
-        ) : null}
-      </td>
-      <td data-testid="capacity" data-bytes={pvc.capacityBytes}>
-        {pvc.capacityBytes === undefined ? '–' : formatBytes(pvc.capacityBytes)}
-      </td>
-      <td data-testid="used" data-bytes={usage?.usedBytes}>
-        {usage === undefined ? (
-          <span className="muted">not measured </span>
+    <tr className="drill-down">
+      <td colSpan={10} data-testid={`folders-${pvc.namespace}-${pvc.name}`}>
+        {folders.isPending ? (
+          <Loading what={`the largest folders of ${pvc.name}`} />
+        ) : folders.isError ? (
+          <ErrorBox error={folders.error} retry={() => void folders.refetch()} />
+        ) : folders.data.length === 0 ? (
+          <p className="muted">No folders.</p>
         ) : (
-          <>
-            {formatBytes(usage.usedBytes)} of {formatBytes(usage.totalBytes)}
-            <br />
-            <span className="muted">measured {formatTime(usage.measuredAt)} </span>
-          </>
+          <table aria-label={`largest folders of ${pvc.namespace}/${pvc.name}`}>
+            <thead>
+              <tr>
+                <th>Folder</th>
+                <th>Bytes</th>
+                <th>Files</th>
+              </tr>
+            </thead>
+            <tbody>
+              {folders.data.map((f) => (
+                <tr key={f.path} data-testid={`folder-${f.path}`}>
+                  <td>{f.path}/</td>
+                  <td data-bytes={f.bytes}>{formatBytes(f.bytes)}</td>
+                  <td>{f.files}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
         )}
-        {pvc.phase === 'Bound' ? (
-          <button
-            type="button"
-            className="link"
-            aria-label={`measure bytes used on ${pvc.namespace}/${pvc.name}`}
-            disabled={refreshing}
-            onClick={onRefresh}
-          >
-            {refreshing ? 'measuring…' : 'refresh'}
-          </button>
-        ) : null}
       </td>
-      <td>
-        <Percent percent={usage?.percent} level={usage?.level} />
-      </td>
-      <td>{pvc.lane ?? pvc.storageClass ?? '–'}</td>
-      <td>{pvc.accessModes.join(', ')}</td>
-      <td>{formatDuration(pvc.ageSeconds)}</td>
-      <td data-testid="permission">{pvc.permission}</td>
     </tr>
+  );
+}
+
+function ClaimRow({
+  pvc,
+  context,
+  onRefresh,
+  refreshing,
+}: {
+  pvc: PvcRow;
+  context: string | undefined;
+  onRefresh: () => void;
+  refreshing: boolean;
+}) {
+  const usage = pvc.usage;
+  const [open, setOpen] = useState(false);
+  return (
+    <>
+      <tr data-testid={`pvc-${pvc.namespace}-${pvc.name}`} className={pvc.pendingTooLong ? 'flagged' : undefined}>
+        <td>
+          {pvc.name}
+          {pvc.phase === 'Bound' ? (
+            <>
+              {' '}
+              <button
+                type="button"
+                className="link"
+                aria-expanded={open}
+                aria-label={`largest folders of ${pvc.namespace}/${pvc.name}`}
+                onClick={() => setOpen(!open)}
+              >
+                {open ? 'hide folders' : 'folders'}
+              </button>
+            </>
+          ) : null}
+        </td>
+        <td>{pvc.scope === 'personal' ? 'personal' : pvc.scope === 'group' ? 'group' : '–'}</td>
+        <td data-testid="phase">
+          <span className={`badge phase-${pvc.phase}`}>{pvc.phase}</span>
+          {pvc.pendingTooLong ? (
+            <span className="warn" role="note">
+              {' '}
+              Pending for {formatDuration(pvc.ageSeconds)}: call an admin
+            </span>
+          ) : null}
+        </td>
+        <td data-testid="capacity" data-bytes={pvc.capacityBytes}>
+          {pvc.capacityBytes === undefined ? '–' : formatBytes(pvc.capacityBytes)}
+        </td>
+        <td data-testid="used" data-bytes={usage?.usedBytes}>
+          {usage === undefined ? (
+            <span className="muted">not measured </span>
+          ) : (
+            <>
+              {formatBytes(usage.usedBytes)} of {formatBytes(usage.totalBytes)}
+              <br />
+              <span className="muted">measured {formatTime(usage.measuredAt)} </span>
+            </>
+          )}
+          {pvc.phase === 'Bound' ? (
+            <button
+              type="button"
+              className="link"
+              aria-label={`measure bytes used on ${pvc.namespace}/${pvc.name}`}
+              disabled={refreshing}
+              onClick={onRefresh}
+            >
+              {refreshing ? 'measuring…' : 'refresh'}
+            </button>
+          ) : null}
+        </td>
+        <td>
+          <Percent percent={usage?.percent} level={usage?.level} />
+        </td>
+        <td>{pvc.lane ?? pvc.storageClass ?? '–'}</td>
+        <td>{pvc.accessModes.join(', ')}</td>
+        <td>{formatDuration(pvc.ageSeconds)}</td>
+        <td data-testid="permission">{pvc.permission}</td>
+      </tr>
+      {open ? <LargestFolders pvc={pvc} context={context} /> : null}
+    </>
   );
 }
 
 function NamespaceSection({
   ns,
+  context,
   refreshing,
   onRefresh,
 }: {
   ns: NamespaceReport;
+  context: string | undefined;
   refreshing: ReadonlySet<string>;
   onRefresh: (pvc: string) => void;
 }) {
@@ -195,6 +272,7 @@ function NamespaceSection({
               <ClaimRow
                 key={pvc.name}
                 pvc={pvc}
+                context={context}
                 refreshing={refreshing.has(`${ns.name}/${pvc.name}`)}
                 onRefresh={() => onRefresh(pvc.name)}
               />
@@ -320,6 +398,7 @@ export function QuotasScreen() {
               <NamespaceSection
                 key={ns.name}
                 ns={ns}
+                context={context}
                 refreshing={refreshing}
                 onRefresh={(pvc) => refresh.mutate({ namespace: ns.name, pvc })}
               />

@@ -7,8 +7,10 @@
  * at runtime (`schemas.ts`): the types below are a promise to the UI, not a check.
  */
 
+import type { FolderUsage } from '../quota/folders.js';
 import type { QuotaReport, UsageSample } from '../quota/report.js';
 
+export type { FolderUsage } from '../quota/folders.js';
 export type { NamespaceReport, PvcRow, QuotaLine, QuotaReport, UsageSample } from '../quota/report.js';
 
 export type SyncMode = 'two-way' | 'push' | 'pull' | 'mirror-push' | 'mirror-pull';
@@ -243,6 +245,15 @@ export interface TetherApi {
   quotaReport(args: QuotaQueryArgs): Promise<QuotaPage>;
   /** Measures one claim's bytes used with `df` in a pod that mounts it (cached with its time, shared with the CLI). */
   refreshUsage(args: { kubeconfig?: string; context?: string; namespace: string; pvc: string }): Promise<UsageSample>;
+  /** The folders of a claim that hold the most bytes (every file below each counted), largest first. */
+  largestFolders(args: {
+    kubeconfig?: string;
+    context?: string;
+    namespace: string;
+    pvc: string;
+    depth?: number;
+    limit?: number;
+  }): Promise<FolderUsage[]>;
   /** A native folder picker where the host has one (Electron); the browser host answers `{}`. */
   pickFolder(args: { title?: string }): Promise<{ path?: string }>;
 }
@@ -277,6 +288,7 @@ export const METHOD_NAMES = [
   'setLive',
   'quotaReport',
   'refreshUsage',
+  'largestFolders',
 ] as const satisfies readonly MethodName[];
 
 /** Events the engine pushes to the UI. */

@@ -36,6 +36,7 @@ const nonRootPath = relativePath.refine((p) => p !== '', 'the root itself cannot
 const absolutePath = text().refine((p) => p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p), 'must be an absolute path');
 const contextName = text(253);
 const dnsLabel = z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'is not a valid namespace name');
+const claimName = z.string().regex(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/, 'is not a valid claim name');
 const remote = z.strictObject({ remoteUrl: text(), kubeconfig: absolutePath.optional() });
 const empty = z.strictObject({});
 
@@ -110,7 +111,15 @@ export const SCHEMAS = {
     kubeconfig: absolutePath.optional(),
     context: contextName.optional(),
     namespace: dnsLabel,
-    pvc: z.string().regex(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/, 'is not a valid claim name'),
+    pvc: claimName,
+  }),
+  largestFolders: z.strictObject({
+    kubeconfig: absolutePath.optional(),
+    context: contextName.optional(),
+    namespace: dnsLabel,
+    pvc: claimName,
+    depth: z.int().min(1).max(8).optional(),
+    limit: z.int().min(1).max(1000).optional(),
   }),
 } satisfies Record<MethodName, z.ZodType>;
 

@@ -331,6 +331,15 @@ export class UiService implements TetherApi {
     return quotaPage(this.#store, this.#home, loadSettings(this.#home), args);
   }
 
+  async largestFolders(args: MethodArgs<'largestFolders'>): Promise<MethodResult<'largestFolders'>> {
+    const url = `pvc://${args.context === undefined ? '' : `${args.context}@`}${args.namespace}/${args.pvc}`;
+    const entries = await this.#storage.listAll(
+      ...this.#remote({ remoteUrl: url, ...(args.kubeconfig === undefined ? {} : { kubeconfig: args.kubeconfig }) }),
+    );
+    const { largestFolders } = await import('../quota/folders.js');
+    return largestFolders(entries, { depth: args.depth ?? 2, limit: args.limit ?? 20 });
+  }
+
   refreshUsage(args: MethodArgs<'refreshUsage'>): Promise<MethodResult<'refreshUsage'>> {
     return refreshUsage(this.#home, loadSettings(this.#home), args);
   }

@@ -53,6 +53,11 @@ export class StorageBrowser {
     });
   }
 
+  /** Every entry below the remote's root, listed now (the Quotas page's drill-down). */
+  async listAll(url: string, options: Record<string, unknown>): Promise<Entry[]> {
+    return this.#use(url, options, async (remote) => (await remote.endpoint.scan()).entries);
+  }
+
   async makeFolder(url: string, options: Record<string, unknown>, path: string): Promise<void> {
     await this.#use(url, options, async (remote) => {
       const entry: Entry = { path, kind: 'dir', size: 0, mtimeMs: Date.now(), executable: false };

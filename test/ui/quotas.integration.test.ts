@@ -153,6 +153,44 @@ describe('Quotas page against the lab', () => {
     expect(await readFile(join(work, 'home', 'quota-usage.json'), 'utf8')).toContain('user-alice/alice-small');
   });
 
+  it('drill-down: the largest folders of a claim, with bytes as the files in the volume add up', async () => {
+    await page.getByRole('button', { name: 'largest folders of group-vision/vision-datasets' }).click();
+    const folders = page.getByTestId('folders-group-vision-vision-datasets');
+    await folders.getByRole('table').waitFor({ timeout: 60_000 });
+    const pods = await lab.kubectl(['get', 'pods', '-n', 'group-vision', '-o', 'name']);
+    const viewer = pods.stdout
+      .toString()
+      .split('\n')
+      .find((p) => p.includes('vision-data-viewer'))
+      ?.replace('pod/', '');
+    if (viewer === undefined) throw new Error(`no viewer pod: ${pods.stdout.toString()}`);
+    for (const folder of ['datasets', 'datasets/cifar-mini', 'datasets/coco-sample']) {
+      const sizes = await lab.kubectl([
+        'exec',
+        '-n',
+        'group-vision',
+        viewer,
+        '--',
+        'find',
+        `/data/${folder}`,
+        '-type',
+        'f',
+        '-exec',
+        'stat',
+        '-c',
+        '%s',
+        '{}',
+        '+',
+      ]);
+      expect(sizes.code, sizes.stderr).toBe(0);
+      const lines = sizes.stdout.toString().trim().split('\n');
+      const total = lines.reduce((sum, line) => sum + Number(line), 0);
+      const row = folders.getByTestId(`folder-${folder}`);
+      expect(Number(await row.locator('[data-bytes]').getAttribute('data-bytes'))).toBe(total);
+      expect(Number(await row.locator('td').nth(2).textContent())).toBe(lines.length);
+    }
+  });
+
   it('PHFS usage per group prefix matches the aws CLI; CSV export downloads the rows', async () => {
     await page.getByLabel('PHFS usage').check();
     const phfs = page.getByTestId('phfs-group-vision');
