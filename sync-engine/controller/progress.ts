@@ -13,9 +13,21 @@ export interface SyncProgress {
   readonly scanned?: number;
 }
 
+/** No ETA before the transfer has run this long… */
+export const ETA_MIN_ELAPSED_MS = 2_000;
+/** …nor before this many bytes (or 1% of the total, when that is less) have moved. */
+export const ETA_MIN_BYTES = 1024 * 1024;
+/** Until then the ETA uses the average rate since the transfer started; after, the smoothed recent rate. */
+export const ETA_AVERAGE_UNTIL_MS = 10_000;
+
 /**
  * Tracks transfer progress and smooths the rate with an exponential moving average, so a progress bar does not
  * jump with every chunk. `now` is injectable for tests.
+ *
+ * The ETA is withheld early in a transfer: the first chunks land in buffers (or wait for a pod to start), so a
+ * rate from the first fraction of a second promised seconds for hours of work, or the reverse. It appears once
+ * the transfer ran for `ETA_MIN_ELAPSED_MS` and moved enough bytes, first from the average since the transfer
+ * started, then from the smoothed rate.
  */
 export class ProgressTracker {
   private filesDone = 0;
@@ -25,6 +37,8 @@ export class ProgressTracker {
   private bytesAtLastSample = 0;
   private phase: SyncProgress['phase'] = 'scanning';
   private scanned = 0;
+  private transferStartedAt: number;
+  private bytesAtTransferStart = 0;
 
   constructor(
     private filesTotal = 0,
@@ -32,9 +46,19 @@ export class ProgressTracker {
     private readonly now: () => number = () => performance.now(),
   ) {
     this.lastSampleAt = now();
+    this.transferStartedAt = this.lastSampleAt;
   }
 
   setPhase(phase: SyncProgress['phase']): void {
+    if (phase === 'transferring' && this.phase !== 'transferring') {
+      // The rate is measured from here: scanning and planning moved no bytes and must not dilute it.
+      const now = this.now();
+      this.transferStartedAt = now;
+      this.bytesAtTransferStart = this.bytesDone;
+      this.lastSampleAt = now;
+      this.bytesAtLastSample = this.bytesDone;
+      this.rate = 0;
+    }
     this.phase = phase;
   }
 
@@ -76,7 +100,20 @@ export class ProgressTracker {
       bytesPerSecond: Math.round(this.rate),
       scanned: this.scanned,
     };
-    return this.rate > 0 ? { ...base, etaSeconds: Math.ceil(remaining / this.rate) } : base;
+    const eta = this.#etaSeconds(now, remaining);
+    return eta === undefined ? base : { ...base, etaSeconds: eta };
+  }
+
+  #etaSeconds(now: number, remaining: number): number | undefined {
+    const elapsed = now - this.transferStartedAt;
+    const moved = this.bytesDone - this.bytesAtTransferStart;
+    // Invariant: no ETA until the transfer ran long enough and moved enough to say anything.
+    if (elapsed < ETA_MIN_ELAPSED_MS || moved < Math.min(ETA_MIN_BYTES, this.bytesTotal * 0.01) || moved <= 0)
+      return undefined;
+    if (remaining === 0) return 0;
+    // Early on, the average since the start is steadier than a smoothed rate seeded by the first burst.
+    const rate = elapsed < ETA_AVERAGE_UNTIL_MS || this.rate <= 0 ? (moved * 1000) / elapsed : this.rate;
+    return Math.ceil(remaining / rate);
   }
 }
 
