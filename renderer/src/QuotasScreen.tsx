@@ -48,7 +48,7 @@ function QuotaChart({ namespace, lines }: { namespace: string; lines: readonly Q
           <g key={`${line.name}/${line.resource}`}>
             <title>{`${line.resource}: ${line.used} of ${line.hard} (${percent}%)`}</title>
             <text x={0} y={y + 15} className="chart-label">
-              {line.resource}
+              {line.resource.length > 40 ? `…${line.resource.slice(-39)}` : line.resource}
             </text>
             <rect x={LABEL} y={y} width={BAR_WIDTH} height={18} className="chart-hard" />
             <rect

@@ -122,6 +122,25 @@ describe('live sync in the app', () => {
     await eventually(async () => (await exists(join(remote, 'paused.txt'))) === 'not yet', 'paused.txt was synced');
   });
 
+  it("Settings' poll interval feeds live pairs that follow it; a pair's own interval (tether live --poll) stays", async () => {
+    await filePair('follows');
+    await filePair('own');
+    store.updatePairConfig('own', { options: { ...store.requirePair('own').options, live: { pollIntervalMs: 5000 } } });
+    await service.setLive({ name: 'follows', live: true });
+    await service.setLive({ name: 'own', live: true });
+    const settings = await service.getSettings();
+    await service.saveSettings({ ...settings, pollIntervalSeconds: settings.pollIntervalSeconds + 15 });
+    expect(store.requirePair('follows').options['live']).toMatchObject({
+      pollIntervalMs: (settings.pollIntervalSeconds + 15) * 1000,
+    });
+    expect(store.requirePair('own').options['live']).toMatchObject({ pollIntervalMs: 5000 });
+    // Unmarking stops the watcher: no watcher row stays alive for it.
+    await service.setLive({ name: 'own', live: false });
+    const own = (await service.listPairs()).find((p) => p.name === 'own');
+    expect(own).toMatchObject({ live: false });
+    expect(own?.watcher).toBeUndefined();
+  });
+
   it('a pause written by `tether pause` in another process shows in the app', async () => {
     await filePair('scratch');
     const result = await tether(['pause', 'scratch'], dir);

@@ -46,6 +46,10 @@ describe('UI argument validation', () => {
       /choice/,
     ],
     ['not an object', 'listPairs', 'x', /argument/],
+    ['live that is not a boolean', 'setLive', { name: 'p', live: 'yes' }, /live/],
+    ['quota namespace that is not a DNS label', 'quotaReport', { namespaces: ['../etc'] }, /namespace/],
+    ['claim name with a slash', 'refreshUsage', { namespace: 'group-vision', pvc: 'a/b' }, /claim name/],
+    ['drill-down too deep', 'largestFolders', { namespace: 'ns', pvc: 'data', depth: 50 }, /depth/],
   ];
   it.each(rejected)('rejects %s', (_what, method, args, message) => {
     let error: unknown;
@@ -72,5 +76,9 @@ describe('UI argument validation', () => {
     expect(parseArgs('addPair', pair)).toEqual(pair);
     expect(parseArgs('browse', { remote, path: '' })).toEqual({ remote, path: '' });
     expect(parseArgs('listPairs', undefined)).toEqual({});
+    const quota = { context: 'admin', namespaces: ['group-vision'], phfs: true };
+    expect(parseArgs('quotaReport', quota)).toEqual(quota);
+    const claim = { context: 'bob', namespace: 'group-vision', pvc: 'vision-datasets', depth: 2, limit: 10 };
+    expect(parseArgs('largestFolders', claim)).toEqual(claim);
   });
 });
