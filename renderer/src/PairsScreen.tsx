@@ -120,7 +120,7 @@ function PairCard({ pair, progress }: { pair: PairView; progress: Progress | und
         <label className="inline">
           <input
             type="checkbox"
-            checked={pair.live}
+            checked={live.isPending ? live.variables : pair.live}
             disabled={live.isPending}
             onChange={(event) => live.mutate(event.target.checked)}
           />
