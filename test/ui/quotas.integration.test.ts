@@ -22,6 +22,8 @@ let host: UiHost;
 let browser: Browser;
 let page: Page;
 let pageErrors: string[];
+/** Bytes below datasets/ in vision-datasets, as stat in the viewer pod added them up. */
+let datasetsBytes: number | undefined;
 
 beforeAll(async () => {
   lab = await startPvcLab();
@@ -185,6 +187,7 @@ describe('Quotas page against the lab', () => {
       expect(sizes.code, sizes.stderr).toBe(0);
       const lines = sizes.stdout.toString().trim().split('\n');
       const total = lines.reduce((sum, line) => sum + Number(line), 0);
+      if (folder === 'datasets') datasetsBytes = total;
       const row = folders.getByTestId(`folder-${folder}`);
       expect(Number(await row.locator('[data-bytes]').getAttribute('data-bytes'))).toBe(total);
       expect(Number(await row.locator('td').nth(2).textContent())).toBe(lines.length);
@@ -221,6 +224,14 @@ describe('Quotas page against the lab', () => {
     const levels = await page.getByTestId('ns-group-vision').getByTestId('permission').allTextContents();
     expect(levels.length).toBeGreaterThan(0);
     expect(levels.every((l) => l === 'Read')).toBe(true);
+    // Bob may not start pods: the drill-down and df go through the group's viewer pod, which mounts the claim.
+    await page.getByRole('button', { name: 'largest folders of group-vision/vision-datasets' }).click();
+    const folders = page.getByTestId('folders-group-vision-vision-datasets');
+    await folders.getByRole('table').waitFor({ timeout: 60_000 });
+    expect(datasetsBytes).toBeGreaterThan(0);
+    expect(
+      Number(await folders.getByTestId('folder-datasets').locator('[data-bytes]').getAttribute('data-bytes')),
+    ).toBe(datasetsBytes);
     await screenshot(page, 'quotas-bob');
     expect(pageErrors).toEqual([]);
   });
