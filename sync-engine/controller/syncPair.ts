@@ -209,9 +209,10 @@ async function runSync(
         },
       });
     const [localScan, remoteScan] = await Promise.all([scanSide('local'), scanSide('remote')]);
+    // Loaded after the scans, not during them: the scan threads need both cores.
     const ancestor = store.loadAncestor(pair.id);
-    let local: Tree = treeOf(localScan.entries);
-    let remote: Tree = treeOf(remoteScan.entries);
+    let local: Tree = localScan.tree ?? treeOf(localScan.entries);
+    let remote: Tree = remoteScan.tree ?? treeOf(remoteScan.entries);
     const problems: Problem[] = [...localScan.problems, ...remoteScan.problems];
 
     let hashed = 0;

@@ -40,6 +40,11 @@ export interface ScanResult {
    * is known, so the planner takes no action there: an unreadable folder is never read as "all deleted".
    */
   readonly unlisted: string[];
+  /**
+   * The same entries keyed by path, when the endpoint built it while scanning (the local scan does, while it
+   * waits for its worker): the controller then need not build it afterwards.
+   */
+  readonly tree?: ReadonlyMap<string, Entry>;
 }
 
 export interface HashResult {

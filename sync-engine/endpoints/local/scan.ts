@@ -35,6 +35,7 @@ export async function scanTree(root: string, displayName: string, options: ScanO
   const worker = startWorker('scanWorker', { workerData: data, transferList: [channel.port2] });
 
   const entries: Entry[] = [];
+  const tree = new Map<string, Entry>();
   const problems: Problem[] = [];
   const temporaries: string[] = [];
   const unlisted: string[] = [];
@@ -51,16 +52,20 @@ export async function scanTree(root: string, displayName: string, options: ScanO
       if (ignore?.(path, isDir) === true) continue;
       const mtimeMs = info[i * INFO_STRIDE + 2] ?? 0;
       if (isDir) {
-        entries.push({ path, kind: 'dir', size: 0, mtimeMs, executable: false });
+        const entry: Entry = { path, kind: 'dir', size: 0, mtimeMs, executable: false };
+        entries.push(entry);
+        tree.set(path, entry);
         descend.push(path);
       } else {
-        entries.push({
+        const entry: Entry = {
           path,
           kind: 'file',
           size: info[i * INFO_STRIDE + 1] ?? 0,
           mtimeMs,
           executable: kind === KIND_EXECUTABLE,
-        });
+        };
+        entries.push(entry);
+        tree.set(path, entry);
       }
     }
     for (const p of batch.problems) {
@@ -133,7 +138,7 @@ export async function scanTree(root: string, displayName: string, options: ScanO
     await worker.terminate();
   }
   onProgress?.(entries.length);
-  return { entries, problems, temporaries, unlisted };
+  return { entries, problems, temporaries, unlisted, tree };
 }
 
 function cancelled(displayName: string): TetherError {
