@@ -42,6 +42,7 @@ function PvcPicker(props: {
   setNamespace: (v: string) => void;
   pvc: string;
   setPvc: (v: string) => void;
+  setClaim: (v: PvcView | undefined) => void;
 }) {
   const kubeconfig = props.kubeconfig === '' ? undefined : props.kubeconfig;
   const contexts = useQuery({
@@ -122,7 +123,14 @@ function PvcPicker(props: {
       ) : pvcs.data.length === 0 ? (
         <Empty>No claims in {props.namespace}.</Empty>
       ) : (
-        <PvcTable pvcs={pvcs.data} selected={props.pvc} onSelect={props.setPvc} />
+        <PvcTable
+          pvcs={pvcs.data}
+          selected={props.pvc}
+          onSelect={(name) => {
+            props.setPvc(name);
+            props.setClaim(pvcs.data.find((p) => p.name === name));
+          }}
+        />
       )}
     </fieldset>
   );
@@ -169,7 +177,9 @@ function PvcTable({ pvcs, selected, onSelect }: { pvcs: PvcView[]; selected: str
               </span>
             </td>
             <td>{p.accessModes.join(', ')}</td>
-            <td>{p.canWrite ? 'read & write' : 'read only'}</td>
+            <td data-testid="pvc-permission">
+              {p.permission} ({p.canWrite ? 'read & write' : 'read only'})
+            </td>
           </tr>
         ))}
       </tbody>
@@ -196,6 +206,11 @@ export function NewPairWizard({
   const [name, setName] = useState('');
   const [localPath, setLocalPath] = useState('');
   const [mode, setMode] = useState<SyncMode>('two-way');
+  const [claim, setClaim] = useState<PvcView | undefined>();
+  // Read only for this user (RBAC): only pull modes are offered, before anything is created.
+  const readOnly = kind === 'pvc' && claim !== undefined && !claim.canWrite;
+  const modes = readOnly ? MODES.filter((m) => m.value === 'pull' || m.value === 'mirror-pull') : MODES;
+  const chosenMode = modes.some((m) => m.value === mode) ? mode : 'pull';
   const [compare, setCompare] = useState<CompareMode>('size-mtime');
   const [ignore, setIgnore] = useState('');
   const [created, setCreated] = useState<string | undefined>();
@@ -225,7 +240,7 @@ export function NewPairWizard({
         name,
         localPath,
         remoteUrl,
-        mode,
+        mode: chosenMode,
         compare,
         ignore: ignore
           .split('\n')
@@ -277,7 +292,7 @@ export function NewPairWizard({
           {kind === 'pvc' ? (
             <>
               <PvcPicker
-                {...{ kubeconfig, setKubeconfig, context, setContext, namespace, setNamespace, pvc, setPvc }}
+                {...{ kubeconfig, setKubeconfig, context, setContext, namespace, setNamespace, pvc, setPvc, setClaim }}
               />
               <label>
                 Folder inside the claim (optional)
@@ -339,8 +354,12 @@ export function NewPairWizard({
           </label>
           <label>
             Mode
-            <select value={mode} onChange={(e) => setMode(e.target.value as SyncMode)} aria-describedby="mode-help">
-              {MODES.map((m) => (
+            <select
+              value={chosenMode}
+              onChange={(e) => setMode(e.target.value as SyncMode)}
+              aria-describedby="mode-help"
+            >
+              {modes.map((m) => (
                 <option key={m.value} value={m.value}>
                   {m.label}
                 </option>
@@ -348,8 +367,14 @@ export function NewPairWizard({
             </select>
           </label>
           <p id="mode-help" className="muted">
-            {MODES.find((m) => m.value === mode)?.help}
+            {MODES.find((m) => m.value === chosenMode)?.help}
           </p>
+          {readOnly ? (
+            <p className="notice warn" role="status" data-testid="read-only-note">
+              {claim.name} is read-only for you ({claim.permission} in {claim.namespace}): only pull modes are offered.
+              Ask a group admin for Write to push.
+            </p>
+          ) : null}
           <fieldset className="choice">
             <legend>How files are compared</legend>
             {COMPARES.map((c) => (
@@ -386,7 +411,7 @@ export function NewPairWizard({
       {step === 3 ? (
         <div>
           <p>
-            <strong>{name}</strong>: {localPath} ⇄ {remoteUrl} ({mode}, compare {compare})
+            <strong>{name}</strong>: {localPath} ⇄ {remoteUrl} ({chosenMode}, compare {compare})
           </p>
           {working ? <Loading what="the plan (dry run: nothing moves)" /> : null}
           {error === undefined ? null : <ErrorBox error={error} retry={() => void createAndPreview()} />}

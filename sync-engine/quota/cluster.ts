@@ -91,7 +91,8 @@ async function mayManageRoleBindings(config: KubeConfig, namespace: string): Pro
   }
 }
 
-async function accessIn(config: KubeConfig, namespace: string): Promise<NamespaceAccess> {
+/** The user's rights in a namespace, each from a SelfSubjectAccessReview. */
+export async function accessIn(config: KubeConfig, namespace: string): Promise<NamespaceAccess> {
   const [listClaims, listQuotas, createPods, execPods, manageRoleBindings] = await Promise.all([
     canI(config, namespace, 'list', 'persistentvolumeclaims'),
     canI(config, namespace, 'list', 'resourcequotas'),

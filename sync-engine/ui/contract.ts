@@ -8,10 +8,10 @@
  */
 
 import type { FolderUsage } from '../quota/folders.js';
-import type { QuotaReport, UsageSample } from '../quota/report.js';
+import type { PermissionLevel, QuotaReport, UsageSample } from '../quota/report.js';
 
 export type { FolderUsage } from '../quota/folders.js';
-export type { NamespaceReport, PvcRow, QuotaLine, QuotaReport, UsageSample } from '../quota/report.js';
+export type { NamespaceReport, PermissionLevel, PvcRow, QuotaLine, QuotaReport, UsageSample } from '../quota/report.js';
 
 export type SyncMode = 'two-way' | 'push' | 'pull' | 'mirror-push' | 'mirror-pull';
 export type CompareMode = 'size-mtime' | 'sha256' | 'none';
@@ -124,6 +124,8 @@ export interface PvcView {
   readonly accessModes: readonly string[];
   /** Whether the user may create pods and exec in the namespace (what a write through Tether needs). */
   readonly canWrite: boolean;
+  /** The user's level in the namespace, from RBAC: Admin (manages role bindings), Write, Read or None. */
+  readonly permission: PermissionLevel;
 }
 
 /** Where the storage browser looks: a remote URL (pvc://, phfs://, s3://, file://) and its stored options. */

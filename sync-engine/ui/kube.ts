@@ -2,8 +2,9 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
-import { canI } from '../endpoints/pvc/helperPod.js';
 import { TetherError } from '../errors.js';
+import { accessIn } from '../quota/cluster.js';
+import { permissionLevel, type NamespaceAccess, type PermissionLevel } from '../quota/report.js';
 import type { KubeContexts, Lane, PvcView } from './contract.js';
 
 /** What the New pair wizard asks the cluster: contexts, namespaces and claims, with the user's rights. */
@@ -104,7 +105,12 @@ export function laneOf(storageClass: string | undefined): Lane {
   return 'other';
 }
 
-function pvcView(claim: V1PersistentVolumeClaim, namespace: string, canWrite: boolean): PvcView {
+function pvcView(
+  claim: V1PersistentVolumeClaim,
+  namespace: string,
+  canWrite: boolean,
+  permission: PermissionLevel,
+): PvcView {
   const storageClass = claim.spec?.storageClassName;
   const lane = laneOf(storageClass);
   const capacity = claim.status?.capacity?.['storage'] ?? claim.spec?.resources?.requests?.['storage'];
@@ -119,6 +125,7 @@ function pvcView(claim: V1PersistentVolumeClaim, namespace: string, canWrite: bo
     bestFor: LANES[lane].bestFor,
     accessModes: claim.spec?.accessModes ?? [],
     canWrite,
+    permission,
   };
 }
 
@@ -131,11 +138,14 @@ export async function listPvcs(kubeconfig: string | undefined, context: string, 
     throw apiFailure(`list the claims in namespace ${namespace} as ${context}`, error);
   }
   // Writing through Tether means a helper pod with exec: both rights are needed (RBAC decides, not a guess).
-  const [createPods, exec] = await Promise.all([
-    canI(config, namespace, 'create', 'pods'),
-    canI(config, namespace, 'create', 'pods', 'exec'),
-  ]);
+  let access: NamespaceAccess;
+  try {
+    access = await accessIn(config, namespace);
+  } catch (error) {
+    throw apiFailure(`check your rights in namespace ${namespace} as ${context}`, error);
+  }
+  const canWrite = access.createPods && access.execPods;
   return claims
-    .map((claim) => pvcView(claim, namespace, createPods && exec))
+    .map((claim) => pvcView(claim, namespace, canWrite, permissionLevel(access)))
     .sort((a, b) => a.name.localeCompare(b.name));
 }

@@ -78,6 +78,27 @@ describe('desktop UI through the browser host, against the lab', () => {
     await screenshot(page, 'settings');
   });
 
+  it('offers only pull modes on a claim that is read-only for the user (bob, Read in group-vision)', async () => {
+    await page.getByRole('button', { name: 'Pairs' }).click();
+    await page.getByRole('button', { name: 'New pair' }).click();
+    await page.getByLabel('Context').selectOption('bob');
+    await expect.poll(() => page.getByLabel('Namespace').inputValue()).toBe('group-vision');
+    const datasets = page.getByTestId('pvc-vision-datasets');
+    await datasets.waitFor();
+    await expect.poll(() => datasets.getByTestId('pvc-permission').textContent()).toBe('Read (read only)');
+    await datasets.getByRole('radio').check();
+    await page.getByRole('button', { name: 'Next' }).click();
+    const modes = await page.getByLabel('Mode').locator('option').allTextContents();
+    expect(modes).toEqual(['Pull', 'Mirror pull']);
+    expect(await page.getByLabel('Mode').inputValue()).toBe('pull');
+    expect(await page.getByTestId('read-only-note').textContent()).toMatch(
+      /read-only for you \(Read in group-vision\)/,
+    );
+    await screenshot(page, 'wizard-read-only');
+    // Leave without creating anything: the next test starts from an empty Pairs screen.
+    await page.getByRole('button', { name: 'Pairs' }).click();
+  });
+
   it('creates a PVC pair through the wizard, previews it, syncs it and shows the progress finish', async () => {
     await page.getByRole('button', { name: 'Pairs' }).click();
     await page.getByRole('button', { name: 'Create your first pair' }).click();
@@ -86,7 +107,9 @@ describe('desktop UI through the browser host, against the lab', () => {
     // The picker shows each claim's phase, lane and whether alice may write; a Pending claim cannot be picked.
     const datasets = page.getByTestId('pvc-vision-datasets');
     await datasets.waitFor();
-    await expect.poll(() => datasets.textContent()).toMatch(/Bound.*50Gi.*JuiceFS RWX.*ReadWriteMany.*read & write/);
+    await expect
+      .poll(() => datasets.textContent())
+      .toMatch(/Bound.*50Gi.*JuiceFS RWX.*ReadWriteMany.*Write \(read & write\)/);
     expect(await page.getByTestId('pvc-vision-checkpoints').textContent()).toMatch(/Longhorn fast RWO.*ReadWriteOnce/);
     expect(await page.getByTestId('pvc-vision-archive').textContent()).toContain('legacy NFS RWX');
     expect(await page.getByTestId('pvc-vision-scratch').textContent()).toContain('Pending');
