@@ -5,6 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { syncPair } from '../../sync-engine/controller/syncPair.js';
 import { openRemote } from '../../sync-engine/endpoints/open.js';
 import { createPvcEndpoint } from '../../sync-engine/endpoints/pvc/pvcEndpoint.js';
+import { REQUIRED_TOOLS } from '../../sync-engine/endpoints/pvc/probe.js';
 import { StateStore } from '../../sync-engine/state/store.js';
 import { startPvcLab } from './helpers.js';
 import type { PvcLab } from './helpers.js';
@@ -54,22 +55,7 @@ async function helperPods(namespace: string): Promise<string> {
 describe('pvc:// errors', () => {
   it('a pod without tar: the error names the tool and suggests the helper pod', async () => {
     // A GNU pod whose PATH holds every tool Tether needs but tar.
-    const tools = [
-      'sh',
-      'find',
-      'stat',
-      'sha256sum',
-      'head',
-      'tail',
-      'mv',
-      'mkdir',
-      'rm',
-      'rmdir',
-      'touch',
-      'chmod',
-      'cut',
-      'sleep',
-    ];
+    const tools = ['sh', 'sleep', ...REQUIRED_TOOLS.filter((tool) => tool !== 'tar')];
     const manifest = {
       apiVersion: 'v1',
       kind: 'Pod',
