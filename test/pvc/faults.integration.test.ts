@@ -108,9 +108,10 @@ describe('pvc:// under faults', () => {
     lab.lab.setFaults({ exec: {} });
     expect(summary.problems).toEqual([]);
     expect(summary.uploaded).toBe(2);
-    // Every session dies after 10 MiB: only resuming from the partial file can get past it, and what was sent
-    // again is at most what the cuts lost in flight, never the whole file again.
-    expect(summary.bytes).toBeLessThan(big.length * 1.5);
+    // Every session dies after 10 MiB, so finishing at all needs resuming from the partial file. What is sent again
+    // is what each cut lost in flight (socket and pipe buffers, several MiB under load, measured up to 13 MiB over
+    // three cuts), never the whole file again: a rewind to zero would cost at least another 24 MiB.
+    expect(summary.bytes).toBeLessThan(big.length * 2);
     const witness = await lab.witnessPod('group-vision', 'vision-archive', 'busybox:1.36');
     const hashes = await lab.remoteHashes('group-vision', witness, '/data/tests/cut-retry');
     expect(hashes).toEqual(
