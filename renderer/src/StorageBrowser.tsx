@@ -113,6 +113,14 @@ export function StorageBrowserScreen() {
     enabled: remote !== undefined,
     queryFn: () => api.call('browse', { remote: remote ?? { remoteUrl: '' }, path: folder }),
   });
+  const access = useQuery({
+    queryKey: ['storageAccess', remote?.remoteUrl],
+    enabled: remote !== undefined,
+    queryFn: () => api.call('storageAccess', { remote: remote ?? { remoteUrl: '' } }),
+  });
+  // Writes are offered unless the user's rights say they cannot work (unknown rights: the store decides).
+  const readOnly = access.data?.canWrite === false;
+  const readOnlyWhy = 'read-only for you: ask a group admin for Write';
   const refresh = () => client.invalidateQueries({ queryKey: ['browse', remote?.remoteUrl] });
   const act = useMutation({
     mutationFn: async (work: () => Promise<string>) => setMessage(await work()),
@@ -158,6 +166,10 @@ export function StorageBrowserScreen() {
   const onDrop = (e: DragEvent) => {
     e.preventDefault();
     setDragging(false);
+    if (readOnly) {
+      setMessage(`Not uploaded: ${remote?.remoteUrl ?? 'this remote'} is ${readOnlyWhy}.`);
+      return;
+    }
     upload(e.dataTransfer.files);
   };
   const crumbs = folder === '' ? [] : folder.split('/');
@@ -218,11 +230,36 @@ export function StorageBrowserScreen() {
               </span>
             ))}
           </nav>
+          <p className="muted" data-testid="storage-access">
+            Your level:{' '}
+            {access.isPending ? (
+              'checking…'
+            ) : access.isError ? (
+              `unknown (the check failed: ${access.error.message})`
+            ) : access.data.level === undefined ? (
+              <span title={access.data.note}>unknown ({access.data.note})</span>
+            ) : (
+              <span title={access.data.note}>
+                <strong data-testid="storage-level">{access.data.level}</strong> (
+                {access.data.canWrite === true ? 'read & write' : 'read only'}; {access.data.note})
+              </span>
+            )}
+          </p>
+          {readOnly ? (
+            <p className="notice warn" role="status" data-testid="read-only-note">
+              Upload, new folder and delete are off: {remote.remoteUrl} is {readOnlyWhy}.
+            </p>
+          ) : null}
           <div className="toolbar">
             <button type="button" disabled={folder === ''} onClick={() => go(crumbs.slice(0, -1).join('/'))}>
               Up
             </button>
-            <button type="button" onClick={() => fileInput.current?.click()}>
+            <button
+              type="button"
+              disabled={readOnly}
+              title={readOnly ? readOnlyWhy : undefined}
+              onClick={() => fileInput.current?.click()}
+            >
               Upload…
             </button>
             <input
@@ -252,16 +289,20 @@ export function StorageBrowserScreen() {
             >
               <input
                 aria-label="new folder name"
+                disabled={readOnly}
                 value={newFolder}
                 onChange={(e) => setNewFolder(e.target.value)}
                 placeholder="new folder"
               />
-              <button type="submit">New folder</button>
+              <button type="submit" disabled={readOnly} title={readOnly ? readOnlyWhy : undefined}>
+                New folder
+              </button>
             </form>
             <button
               type="button"
               className="danger"
-              disabled={selected.size === 0}
+              disabled={selected.size === 0 || readOnly}
+              title={readOnly ? readOnlyWhy : undefined}
               onClick={() => setConfirmDelete(true)}
             >
               Delete ({selected.size})
@@ -282,7 +323,7 @@ export function StorageBrowserScreen() {
           ) : listing.isError ? (
             <ErrorBox error={listing.error} retry={() => void listing.refetch()} />
           ) : listing.data.length === 0 ? (
-            <Empty>This folder is empty. Drop files here to upload them.</Empty>
+            <Empty>This folder is empty.{readOnly ? '' : ' Drop files here to upload them.'}</Empty>
           ) : (
             <>
               <p className="muted" data-testid="entry-count">

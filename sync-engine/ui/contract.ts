@@ -134,6 +134,19 @@ export interface RemoteRef {
   readonly kubeconfig?: string;
 }
 
+/**
+ * What the user may do on a remote, as far as it is known before trying: for a PVC the level RBAC gives in its
+ * namespace (as in the PVC picker), for file:// whether the folder is writable; for PHFS nothing (`level` and
+ * `canWrite` absent, `note` says so): the store answers only when a write is tried.
+ */
+export interface RemoteAccess {
+  readonly level?: PermissionLevel;
+  /** Whether upload, new folder and delete may work; absent when unknown. */
+  readonly canWrite?: boolean;
+  /** How it was decided, or why it is unknown (shown in the browser). */
+  readonly note: string;
+}
+
 export interface BrowseEntry {
   readonly name: string;
   /** Relative to the remote's root. */
@@ -224,6 +237,8 @@ export interface TetherApi {
   listNamespaces(args: { kubeconfig?: string; context: string }): Promise<string[]>;
   listPvcs(args: { kubeconfig?: string; context: string; namespace: string }): Promise<PvcView[]>;
   browse(args: { remote: RemoteRef; path: string }): Promise<BrowseEntry[]>;
+  /** The user's rights on a remote (upload, new folder and delete are refused when `canWrite` is false). */
+  storageAccess(args: { remote: RemoteRef }): Promise<RemoteAccess>;
   makeFolder(args: { remote: RemoteRef; path: string }): Promise<void>;
   /** Writes one file (content base64); replaces nothing: an existing file at `path` is an error. */
   upload(args: { remote: RemoteRef; path: string; contentBase64: string; mtimeMs?: number }): Promise<void>;
@@ -275,6 +290,7 @@ export const METHOD_NAMES = [
   'listNamespaces',
   'listPvcs',
   'browse',
+  'storageAccess',
   'makeFolder',
   'upload',
   'download',

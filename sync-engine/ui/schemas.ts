@@ -59,6 +59,7 @@ export const SCHEMAS = {
   listNamespaces: z.strictObject({ kubeconfig: absolutePath.optional(), context: contextName }),
   listPvcs: z.strictObject({ kubeconfig: absolutePath.optional(), context: contextName, namespace: dnsLabel }),
   browse: z.strictObject({ remote, path: relativePath }),
+  storageAccess: z.strictObject({ remote }),
   makeFolder: z.strictObject({ remote, path: nonRootPath }),
   upload: z.strictObject({
     remote,

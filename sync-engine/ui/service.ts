@@ -365,6 +365,10 @@ export class UiService implements TetherApi {
     return this.#storage.browse(...this.#remote(remote), path);
   }
 
+  storageAccess({ remote }: MethodArgs<'storageAccess'>): Promise<MethodResult<'storageAccess'>> {
+    return this.#storage.access(...this.#remote(remote));
+  }
+
   makeFolder({ remote, path }: MethodArgs<'makeFolder'>): Promise<void> {
     return this.#storage.makeFolder(...this.#remote(remote), path);
   }

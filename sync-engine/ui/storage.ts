@@ -6,7 +6,8 @@ import type { Endpoint, IncomingFile } from '../endpoints/endpoint.js';
 import { openRemote } from '../endpoints/open.js';
 import { formatRemoteUrl, parseRemoteUrl } from '../endpoints/remoteUrl.js';
 import { TetherError } from '../errors.js';
-import type { BrowseEntry } from './contract.js';
+import type { BrowseEntry, RemoteAccess } from './contract.js';
+import { readOnlyMessage, remoteAccess } from './storageAccess.js';
 
 /**
  * The storage browser's engine side: one open endpoint per remote (a PVC's helper pod is slow to start, so it is
@@ -25,16 +26,44 @@ export interface StorageBrowserOptions {
   readonly idleMs?: number;
   /** Opens an endpoint (default: `openRemote` with the given pair-style options). */
   readonly open?: (url: string, options: Record<string, unknown>) => Promise<Endpoint>;
+  /** Decides the user's rights on a remote (default: `remoteAccess`, RBAC for PVCs). */
+  readonly access?: (url: string, options: Record<string, unknown>) => Promise<RemoteAccess>;
+  /** How long an answer of `access` is reused (default 30 s: a role granted meanwhile shows soon). */
+  readonly accessTtlMs?: number;
 }
 
 export class StorageBrowser {
   readonly #remotes = new Map<string, Promise<OpenRemote>>();
   readonly #idleMs: number;
   readonly #open: (url: string, options: Record<string, unknown>) => Promise<Endpoint>;
+  readonly #access: (url: string, options: Record<string, unknown>) => Promise<RemoteAccess>;
+  readonly #accessTtlMs: number;
+  readonly #accessCache = new Map<string, { at: number; answer: Promise<RemoteAccess> }>();
 
   constructor(options: StorageBrowserOptions = {}) {
     this.#idleMs = options.idleMs ?? 60_000;
     this.#open = options.open ?? ((url, opts) => openRemote(url, { options: opts }));
+    this.#access = options.access ?? remoteAccess;
+    this.#accessTtlMs = options.accessTtlMs ?? 30_000;
+  }
+
+  /** The user's rights on a remote (see `remoteAccess`), reused for `accessTtlMs`. */
+  access(url: string, options: Record<string, unknown>): Promise<RemoteAccess> {
+    const canonical = formatRemoteUrl(parseRemoteUrl(url));
+    const key = `${canonical}\n${JSON.stringify(options)}`;
+    const cached = this.#accessCache.get(key);
+    if (cached !== undefined && Date.now() - cached.at < this.#accessTtlMs) return cached.answer;
+    const answer = this.#access(canonical, options);
+    this.#accessCache.set(key, { at: Date.now(), answer });
+    answer.catch(() => this.#accessCache.delete(key));
+    return answer;
+  }
+
+  /** Refuses a change up front, with one clear error, where the user's rights say it cannot work. */
+  async #assertWritable(url: string, options: Record<string, unknown>, what: string): Promise<void> {
+    const access = await this.access(url, options);
+    if (access.canWrite !== false) return;
+    throw new TetherError('permission-denied', readOnlyMessage(what, formatRemoteUrl(parseRemoteUrl(url)), access));
   }
 
   async browse(url: string, options: Record<string, unknown>, path: string): Promise<BrowseEntry[]> {
@@ -59,6 +88,7 @@ export class StorageBrowser {
   }
 
   async makeFolder(url: string, options: Record<string, unknown>, path: string): Promise<void> {
+    await this.#assertWritable(url, options, `create the folder ${path}`);
     await this.#use(url, options, async (remote) => {
       const entry: Entry = { path, kind: 'dir', size: 0, mtimeMs: Date.now(), executable: false };
       remote.listing = undefined;
@@ -73,6 +103,7 @@ export class StorageBrowser {
     content: Buffer,
     mtimeMs: number,
   ): Promise<void> {
+    await this.#assertWritable(url, options, `upload ${path}`);
     await this.#use(url, options, async (remote) => {
       const index = await this.#listing(remote);
       if ((index.get(parentOf(path)) ?? []).some((e) => e.path === path)) {
@@ -163,6 +194,11 @@ export class StorageBrowser {
   }
 
   async delete(url: string, options: Record<string, unknown>, paths: readonly string[]): Promise<number> {
+    await this.#assertWritable(
+      url,
+      options,
+      `delete ${paths.length === 1 ? (paths[0] ?? '') : `${paths.length} items`}`,
+    );
     return this.#use(url, options, async (remote) => {
       const index = await this.#listing(remote);
       const byPath = new Map<string, Entry>();

@@ -1,0 +1,110 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { StateStore } from '../../sync-engine/state/store.js';
+import { UiService } from '../../sync-engine/ui/service.js';
+import { startTestLab } from '../lab/helpers.js';
+import type { TestLab } from '../lab/helpers.js';
+import { collectPageErrors, launchChromium, screenshot, startUiHost } from './helpers.js';
+import type { UiHost } from './helpers.js';
+
+/**
+ * The storage browser in Debian's Chromium through `tether ui`, against the lab: the user's level on the remote
+ * and what it allows (bob is Read in group-vision).
+ */
+let lab: TestLab;
+let work: string;
+let host: UiHost;
+let browser: Browser;
+let page: Page;
+let pageErrors: string[];
+
+beforeAll(async () => {
+  lab = await startTestLab();
+  work = await mkdtemp(join(tmpdir(), 'tether-ui-storage-'));
+  await mkdir(join(work, 'home'));
+  await writeFile(
+    join(work, 'home', 'settings.json'),
+    JSON.stringify({ kubeconfig: lab.lab.kubeconfig, phfsEndpoint: lab.lab.s3.endpoint }),
+  );
+  host = await startUiHost(join(work, 'home'), { KUBECONFIG: join(work, 'no-kubeconfig') });
+  browser = await launchChromium();
+  page = await browser.newPage({ viewport: { width: 1280, height: 860 }, acceptDownloads: true });
+  pageErrors = collectPageErrors(page);
+  await page.goto(host.url);
+}, 180_000);
+
+afterAll(async () => {
+  await (browser as Browser | undefined)?.close();
+  await (host as UiHost | undefined)?.stop();
+  await (lab as TestLab | undefined)?.stop();
+  await rm(work, { recursive: true, force: true });
+}, 120_000);
+
+async function openRemote(url: string): Promise<void> {
+  await page.getByRole('button', { name: 'Storage' }).click();
+  await page.getByLabel('or a remote URL').fill(url);
+  await page.getByRole('button', { name: 'Open' }).click();
+}
+
+describe('storage browser: your level on the remote', () => {
+  it('as bob (Read in group-vision): shows Read, turns writes off with the reason, and the engine refuses them', async () => {
+    await openRemote('pvc://bob@group-vision/vision-datasets');
+    await page.getByTestId('entry-datasets').waitFor({ timeout: 90_000 });
+    await expect.poll(() => page.getByTestId('storage-level').textContent(), { timeout: 30_000 }).toBe('Read');
+    expect(await page.getByTestId('storage-access').textContent()).toMatch(/Read \(read only; Read in group-vision/);
+    expect(await page.getByTestId('read-only-note').textContent()).toContain(
+      'read-only for you: ask a group admin for Write',
+    );
+    expect(await page.getByRole('button', { name: 'Upload…' }).isDisabled()).toBe(true);
+    expect(await page.getByRole('button', { name: 'New folder' }).isDisabled()).toBe(true);
+    await page.getByLabel('select datasets').check();
+    expect(await page.getByRole('button', { name: 'Delete (1)' }).isDisabled()).toBe(true);
+    await screenshot(page, 'storage-read-only');
+
+    // The engine side refuses too, before anything reaches the volume (a client that skips the UI).
+    const store = StateStore.open(join(work, 'engine.db'));
+    await mkdir(join(work, 'engine-home'), { recursive: true });
+    const service = new UiService({ store, home: join(work, 'engine-home') });
+    try {
+      const remote = { remoteUrl: 'pvc://bob@group-vision/vision-datasets', kubeconfig: lab.lab.kubeconfig };
+      for (const [method, args] of [
+        ['makeFolder', { remote, path: 'bob-was-here' }],
+        ['deleteEntries', { remote, paths: ['datasets'] }],
+      ] as const) {
+        const answer = await service.call(method, args);
+        expect(answer).toMatchObject({
+          ok: false,
+          error: {
+            code: 'permission-denied',
+            message: expect.stringMatching(
+              /read-only for you \(Read in group-vision.*ask a group admin for Write/,
+            ) as unknown,
+          },
+        });
+      }
+      expect(await service.call('storageAccess', { remote })).toMatchObject({
+        ok: true,
+        result: { level: 'Read', canWrite: false },
+      });
+      const alice = { remoteUrl: 'pvc://alice@group-vision/vision-datasets', kubeconfig: lab.lab.kubeconfig };
+      expect(await service.call('storageAccess', { remote: alice })).toMatchObject({
+        ok: true,
+        result: { level: 'Write', canWrite: true },
+      });
+      expect(await service.call('storageAccess', { remote: { remoteUrl: 'phfs://vision' } })).toMatchObject({
+        ok: true,
+        result: { note: expect.stringContaining('unknown') as unknown },
+      });
+    } finally {
+      await service.close();
+      store.close();
+    }
+    const listed = await lab.kubectl(['exec', '-n', 'group-vision', 'vision-data-viewer', '--', 'ls', '/data']);
+    expect(listed.stdout).not.toContain('bob-was-here');
+    expect(listed.stdout).toContain('datasets');
+    expect(pageErrors).toEqual([]);
+  });
+});
