@@ -6,8 +6,11 @@ import type { AddressInfo, Socket } from 'node:net';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import S3rver from '@20minutes/s3rver';
+import type { FilesystemStore } from '@20minutes/s3rver';
 import type { LabFaults } from '../faults.js';
 import { AwsChunkedDecoder, isAwsChunked } from './awsChunked.js';
+import { checkConditions, KeyLocks, writeConditions } from './conditionalWrites.js';
+import type { ConditionalWriteMode } from './conditionalWrites.js';
 import { abortPendingUpload, listPendingUploads, listUploadsXml } from './multipartUploads.js';
 import { fixDelimitedListing, fixMultipartEtags, v1ResultToV2, v2QueryToV1 } from './s3rverFixes.js';
 import { classify, isAllowed, keysOfDeleteRequest } from './permissions.js';
@@ -38,6 +41,8 @@ export interface PhfsOptions {
   readonly credentials: readonly PhfsCredential[];
   readonly faults: LabFaults;
   readonly log?: (line: string) => void;
+  /** How conditional writes (`If-None-Match: *`, `If-Match`) are answered; default `enforce`, as S3 does. */
+  readonly conditionalWrites?: ConditionalWriteMode;
 }
 
 export function newCredential(user: string, grant: S3Grant): PhfsCredential {
@@ -53,7 +58,18 @@ function xmlEscape(text: string): string {
 }
 
 const statusOfCode: Readonly<
-  Record<S3ErrorCode | 'SlowDown' | 'InternalError' | 'MalformedXML' | 'IncompleteBody' | 'NoSuchUpload', number>
+  Record<
+    | S3ErrorCode
+    | 'SlowDown'
+    | 'InternalError'
+    | 'MalformedXML'
+    | 'IncompleteBody'
+    | 'NoSuchUpload'
+    | 'NoSuchKey'
+    | 'PreconditionFailed'
+    | 'NotImplemented',
+    number
+  >
 > = {
   AccessDenied: 403,
   InvalidAccessKeyId: 403,
@@ -67,6 +83,9 @@ const statusOfCode: Readonly<
   MalformedXML: 400,
   IncompleteBody: 400,
   NoSuchUpload: 404,
+  NoSuchKey: 404,
+  PreconditionFailed: 412,
+  NotImplemented: 501,
 };
 
 function sendError(res: ServerResponse, code: keyof typeof statusOfCode, message: string, resource: string): void {
@@ -97,13 +116,31 @@ async function readSmallBody(req: IncomingMessage, limit: number): Promise<Buffe
   return Buffer.concat(chunks);
 }
 
+/** A short name for what a request does, for `requestCounts`: `PUT object`, `PUT part`, `GET list`, …. */
+export function operationName(method: string, kind: string, pairs: readonly [string, string][], copy: boolean): string {
+  const has = (name: string): boolean => pairs.some(([k]) => k === name);
+  if (kind === 'listObjects') return `${method} ${has('uploads') ? 'uploads' : 'list'}`;
+  if (kind !== 'read' && kind !== 'write') return `${method} ${kind}`;
+  if (has('partNumber')) return `${method} part`;
+  if (has('uploads') || has('uploadId')) return `${method} upload`;
+  return `${method} ${copy ? 'copy' : 'object'}`;
+}
+
 export class PhfsServer {
   private readonly options: PhfsOptions;
   private readonly byKey: Map<string, PhfsCredential>;
   private readonly socketPath: string;
   private readonly sockets = new Set<Socket>();
   private front: Server | undefined;
+  private store: FilesystemStore | undefined;
+  /** Object writes (PUT, copy, complete, DELETE) one at a time per key, so a condition holds until its write. */
+  private readonly keyLocks = new KeyLocks();
   private back: Server | undefined;
+  /**
+   * Requests answered since start, by operation (`PUT object`, `HEAD object`, `GET list`, …): what tests and
+   * benchmarks read to see how many round trips a client spent.
+   */
+  readonly requestCounts = new Map<string, number>();
   /** s3rver's folder of pending multipart uploads in the bucket (set by `start`). */
   private uploadsDir = '';
 
@@ -129,6 +166,7 @@ export class PhfsServer {
     fixDelimitedListing(s3rver.store);
     fixMultipartEtags(s3rver.store);
     this.uploadsDir = s3rver.store.getResourcePath(bucket, undefined, 'uploads');
+    this.store = s3rver.store;
     await s3rver.configureBuckets();
     this.back = await s3rver.listen(this.socketPath);
     const front = createServer((req, res) => {
@@ -212,6 +250,8 @@ export class PhfsServer {
     }
     const copySource = req.headers['x-amz-copy-source'];
     const action = classify(method, rawPath, new Map(pairs), typeof copySource === 'string' ? copySource : undefined);
+    const operation = operationName(method, action.kind, pairs, typeof copySource === 'string');
+    this.requestCounts.set(operation, (this.requestCounts.get(operation) ?? 0) + 1);
     let body: Buffer | undefined;
     let keys: string[] = [];
     if (action.kind === 'deleteObjects') {
@@ -252,7 +292,40 @@ export class PhfsServer {
       await this.listV2(req, res, rawPath, pairs);
       return;
     }
+    const objectWrite =
+      (method === 'PUT' && !query.has('partNumber')) ||
+      (method === 'POST' && uploadId !== undefined) ||
+      method === 'DELETE';
+    if (action.kind === 'write' && objectWrite) {
+      const { bucket, key } = action;
+      await this.keyLocks.run(`${bucket}/${key}`, async () => {
+        const conditions = method === 'DELETE' ? undefined : writeConditions(req.headers);
+        if (conditions !== undefined) {
+          const etag = await this.currentEtag(bucket, key);
+          const verdict = checkConditions(conditions, etag, this.options.conditionalWrites ?? 'enforce');
+          if (!verdict.ok) {
+            req.resume();
+            sendError(res, verdict.code, verdict.message, resource);
+            return;
+          }
+        }
+        await this.forward(req, res, method, rawPath, pairs, body);
+      });
+      return;
+    }
     await this.forward(req, res, method, rawPath, pairs, body);
+  }
+
+  /** The ETag of the object at `key` (quoted, as S3 gives it), or undefined when there is none. */
+  private async currentEtag(bucket: string, key: string): Promise<string | undefined> {
+    if (this.store === undefined || bucket !== this.options.bucket) return undefined;
+    try {
+      return (await this.store.getMetadata(bucket, key)).etag;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ENOTDIR')
+        return undefined;
+      throw error;
+    }
   }
 
   /** ListObjectsV2, served from s3rver's V1 listing (see listing.ts). */

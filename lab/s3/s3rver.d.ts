@@ -27,6 +27,8 @@ declare module '@20minutes/s3rver' {
   interface FilesystemStore {
     listObjects(bucket: string, options: ListOptions): Promise<ListResult>;
     getResourcePath(bucket: string, key: string | undefined, resource: string): string;
+    /** The object's stored headers with its quoted `etag`; rejects with ENOENT when there is no such object. */
+    getMetadata(bucket: string, key: string): Promise<{ readonly etag: string } & Readonly<Record<string, unknown>>>;
     putObjectMultipart(
       bucket: string,
       uploadId: string,

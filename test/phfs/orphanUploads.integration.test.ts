@@ -69,9 +69,14 @@ function incoming(files: IncomingFile[]): AsyncIterable<IncomingFile> {
 
 /** Starts a multipart upload of `entry` and fails its source stream after `sent` bytes, as a crash would. */
 async function interruptedUpload(endpoint: S3Endpoint, entry: Entry, sent: number): Promise<void> {
-  const stream = new Readable({ read() {} });
+  // It fails once the upload has taken the bytes pushed below and asks for more (`read`), never earlier: a
+  // timer could fire before a slow machine started reading, and the error would then have no listener.
+  const stream = new Readable({
+    read() {
+      setImmediate(() => this.destroy(new Error('the source went away')));
+    },
+  });
   stream.push(Buffer.alloc(sent, 7));
-  setTimeout(() => stream.destroy(new Error('the source went away')), 200);
   const problems: string[] = [];
   await endpoint
     .writeFiles([{ path: entry.path, entry, offset: 0 }], incoming([{ path: entry.path, entry, offset: 0, stream }]), {

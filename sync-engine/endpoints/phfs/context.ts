@@ -32,6 +32,11 @@ export interface S3Context {
   readonly partConcurrency: number;
   /** Smallest part size (S3 needs ≥ 5 MiB except for the last part). */
   readonly minPartSize: number;
+  /**
+   * Whether the store enforces conditional writes (`If-None-Match: *`, `If-Match`), probed once per endpoint
+   * (see conditionalWrites.ts); when not, each write is preceded by a HEAD check instead.
+   */
+  conditionalWrites(signal?: AbortSignal): Promise<boolean>;
   fail(what: string, error: unknown): TetherError;
 }
 

@@ -13,7 +13,8 @@ import type { IncomingFile, WriteHooks, WriteRequest } from '../endpoint.js';
 import type { S3Context } from './context.js';
 import { keyFor, partSizeFor } from './context.js';
 import { s3FailureOf } from './s3Errors.js';
-import { ChunkReader, checkReplaces, metadataFor } from './objects.js';
+import { writeUnlessChanged } from './conditionalWrites.js';
+import { ChunkReader, metadataFor } from './objects.js';
 import { abortClaimedUploads, deleteMarker, putUploadMarker } from './uploadMarkers.js';
 
 /**
@@ -266,25 +267,28 @@ export async function uploadMultipart(
     });
     return undefined;
   }
-  const refusal = await checkReplaces(context, request);
-  if (refusal !== undefined) {
+  const outcome = await writeUnlessChanged(context, request, hooks.signal, (condition) =>
+    context.client.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: context.bucket,
+        Key: key,
+        UploadId: uploadId,
+        MultipartUpload: {
+          Parts: [...parts].sort((a, b) => a[0] - b[0]).map(([, p]) => ({ PartNumber: p.pn, ETag: p.etag })),
+        },
+        ...condition,
+      }),
+      signalOption,
+    ),
+  );
+  if ('refusal' in outcome) {
     await abortUpload(context, record);
     context.journal?.delete(journalKey);
     await deleteMarker(context, markerPath);
-    hooks.onProblem?.({ path: request.path, message: refusal });
+    hooks.onProblem?.({ path: request.path, message: outcome.refusal });
     return undefined;
   }
-  const completed = await context.client.send(
-    new CompleteMultipartUploadCommand({
-      Bucket: context.bucket,
-      Key: key,
-      UploadId: uploadId,
-      MultipartUpload: {
-        Parts: [...parts].sort((a, b) => a[0] - b[0]).map(([, p]) => ({ PartNumber: p.pn, ETag: p.etag })),
-      },
-    }),
-    signalOption,
-  );
+  const completed = outcome.written;
   context.journal?.delete(journalKey);
   await deleteMarker(context, markerPath);
   if (entry.sha256 === undefined && sha256 !== undefined) {

@@ -14,6 +14,7 @@ import type {
 } from '../endpoint.js';
 import { formatRemoteUrl } from '../remoteUrl.js';
 import type { RemoteUrl } from '../remoteUrl.js';
+import { memoizedProbe, probeConditionalWrites } from './conditionalWrites.js';
 import type { JournalPort, S3Context } from './context.js';
 import { hashS3Objects, readS3Files } from './download.js';
 import { rootPrefixOf } from './listing.js';
@@ -77,6 +78,7 @@ export class S3Endpoint implements Endpoint {
       multipartThreshold: options.multipartThreshold ?? 8 * MIB,
       minPartSize: options.minPartSize ?? 8 * MIB,
       partConcurrency: options.partConcurrency ?? 3,
+      conditionalWrites: memoizedProbe((signal) => probeConditionalWrites(this.context, signal)),
       fail: (what, error) =>
         s3Error(what, error, { bucket: root.bucket, ...(endpoint === undefined ? {} : { endpoint }) }),
     };

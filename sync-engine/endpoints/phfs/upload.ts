@@ -7,6 +7,7 @@ import type { IncomingFile, WriteHooks, WriteRequest } from '../endpoint.js';
 import type { S3Context } from './context.js';
 import { keyFor } from './context.js';
 import { uploadMultipart } from './multipart.js';
+import { writeUnlessChanged } from './conditionalWrites.js';
 import { ChunkReader, checkReplaces, metadataFor } from './objects.js';
 import { problemMessage } from './s3Errors.js';
 
@@ -150,27 +151,32 @@ async function readWhole(
   return { data, sha256 };
 }
 
-/** Sends a small file in one retryable PUT, after checking nothing replaced what the scan saw at its key. */
+/**
+ * Sends a small file in one retryable PUT that may not overwrite anything the scan did not see at its key (a
+ * conditional PUT where the store enforces them, else a HEAD check first; see `writeUnlessChanged`).
+ */
 async function sendWhole(
   context: S3Context,
   request: WriteRequest,
   body: { data: Buffer; sha256: string },
   hooks: WriteHooks,
 ): Promise<Entry | undefined> {
-  const refusal = await checkReplaces(context, request);
-  if (refusal !== undefined) {
-    hooks.onProblem?.({ path: request.path, message: refusal });
+  const outcome = await writeUnlessChanged(context, request, hooks.signal, (condition) =>
+    context.client.send(
+      new PutObjectCommand({
+        Bucket: context.bucket,
+        Key: keyFor(context, request.path),
+        Body: body.data,
+        ContentLength: body.data.length,
+        Metadata: metadataFor(request.entry, body.sha256),
+        ...condition,
+      }),
+      hooks.signal === undefined ? {} : { abortSignal: hooks.signal },
+    ),
+  );
+  if ('refusal' in outcome) {
+    hooks.onProblem?.({ path: request.path, message: outcome.refusal });
     return undefined;
   }
-  await context.client.send(
-    new PutObjectCommand({
-      Bucket: context.bucket,
-      Key: keyFor(context, request.path),
-      Body: body.data,
-      ContentLength: body.data.length,
-      Metadata: metadataFor(request.entry, body.sha256),
-    }),
-    hooks.signal === undefined ? {} : { abortSignal: hooks.signal },
-  );
   return { ...request.entry, executable: false, sha256: body.sha256 };
 }
