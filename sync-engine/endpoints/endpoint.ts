@@ -180,6 +180,16 @@ export interface Endpoint {
    */
   freeSpace?(options?: ReadOptions): Promise<SpaceReport | undefined>;
 
+  /**
+   * Optional: the direct children of one folder (`''` for the root), without listing anything below them, for
+   * browsing a large remote one folder at a time. The same rules as `scan` for what is listed: `path` is
+   * validated (`invalidPathReason`) and never reached through a symbolic link; files and folders only, with
+   * the same sizes, mtimes and executable bits `scan` would report; engine temporaries, links, special files
+   * and names `scan` would refuse are left out. A folder that does not exist (or is not a folder) throws
+   * `not-found`; a listing that fails throws (`listing-failed` or more precise), never an empty result.
+   */
+  listFolder?(path: string, options?: ReadOptions): Promise<Entry[]>;
+
   /** Deletes engine temporaries (as reported by `scan`) that no transfer will resume. */
   removeTemporaries(paths: readonly string[]): Promise<void>;
 

@@ -19,6 +19,7 @@ import type {
 import { partialOffsetOf, writeLocalFiles } from './atomicWrite.js';
 import { errnoOf, messageOf } from './fsUtil.js';
 import { HashPool } from './hashPool.js';
+import { listLocalFolder } from './listFolder.js';
 import { RootedPaths } from './paths.js';
 import { readLocalFiles } from './readFiles.js';
 import { scanTree } from './scan.js';
@@ -69,6 +70,10 @@ export class LocalEndpoint implements Endpoint {
   async scan(options: ScanOptions = {}): Promise<ScanResult> {
     await checkRoot(this.root, this.displayName, this.missingCode);
     return scanTree(this.root, this.displayName, options);
+  }
+
+  listFolder(path: string, options?: ReadOptions): Promise<Entry[]> {
+    return listLocalFolder(this.paths, this.displayName, path, options);
   }
 
   hash(

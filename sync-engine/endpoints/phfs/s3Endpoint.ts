@@ -17,6 +17,7 @@ import type { RemoteUrl } from '../remoteUrl.js';
 import { memoizedProbe, probeConditionalWrites } from './conditionalWrites.js';
 import type { JournalPort, S3Context } from './context.js';
 import { hashS3Objects, readS3Files } from './download.js';
+import { listS3Folder } from './listFolder.js';
 import { rootPrefixOf } from './listing.js';
 import { multipartOffset } from './multipart.js';
 import { s3Error } from './s3Errors.js';
@@ -106,6 +107,10 @@ export class S3Endpoint implements Endpoint {
     if (headed > 0 || this.cache.size !== before) saveMetadataCache(this.context.journal, this.cache);
     this.stored = stored;
     return result;
+  }
+
+  listFolder(path: string, options?: ReadOptions): Promise<Entry[]> {
+    return listS3Folder(this.context, this.cache, path, options);
   }
 
   hash(entries: readonly Entry[], options: ReadOptions = {}): Promise<HashResult> {

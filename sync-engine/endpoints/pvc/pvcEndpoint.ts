@@ -31,6 +31,7 @@ import { dotted, PodShell } from './podShell.js';
 import { findMountingPod, podPathFor } from './existingPod.js';
 import type { ProbeResult } from './probe.js';
 import { probePod } from './probe.js';
+import { listRemoteFolder } from './listFolder.js';
 import { scanRemote } from './remoteScan.js';
 import {
   remoteHash,
@@ -165,6 +166,10 @@ export class PvcEndpoint implements Endpoint {
 
   scan(options?: ScanOptions): Promise<ScanResult> {
     return scanRemote(this.shell, options);
+  }
+
+  listFolder(path: string, options?: ReadOptions): Promise<Entry[]> {
+    return listRemoteFolder(this.shell, path, options);
   }
 
   hash(
