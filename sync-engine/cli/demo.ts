@@ -1,47 +1,86 @@
-import { spawn, spawnSync } from 'node:child_process';
-import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { isatty } from 'node:tty';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runApp, withS3Keys } from './demoApp.js';
+import type { LabAccess } from './demoApp.js';
+import { demoOptions } from './demoOptions.js';
+import type { DemoApp, DemoOptions } from './demoOptions.js';
+import { Interrupted, Interruption, mountsUnder, processesMentioning, quoted, runStep, say } from './demoProcess.js';
+import { startService, waitForLine } from './demoProcess.js';
 
 /**
  * `npm run demo`: generates a small research-style folder, pairs it with a file:// remote, and runs the real
- * `tether` CLI through a first sync, edits on both sides, a conflict and a status check, printing each command
- * so a newcomer can repeat it.
+ * `tether` CLI through a first sync, edits on both sides, a conflict and a status check; then starts the local
+ * lab, drives it with kubectl and aws, and pushes the dataset to a PVC and to PHFS, printing each command so a
+ * newcomer can repeat it. On a terminal it then opens the app on that running lab, with these pairs in it,
+ * until Ctrl-C (see demoOptions.ts for when it does and how to choose).
  */
 const repo = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
 const bin = join(repo, 'bin', 'tether.js');
-const base = join(repo, '.tether-demo');
+/** Written into the demo's folder, so `--dir` never clears a folder that is not a previous demo's. */
+const MARKER = '.tether-demo-folder';
+
+/**
+ * Electron's binary: TETHER_DEMO_ELECTRON when set (a system-wide Electron, or a stand-in in tests), else the
+ * one the electron package downloaded, if it did.
+ */
+function electronBinary(): string | undefined {
+  const chosen = process.env['TETHER_DEMO_ELECTRON'];
+  if (chosen !== undefined && chosen !== '') {
+    if (!isAbsolute(chosen) || !existsSync(chosen)) {
+      process.stderr.write(
+        `demo: TETHER_DEMO_ELECTRON must be the absolute path of an Electron binary; ${chosen} is not one\n`,
+      );
+      process.exit(2);
+    }
+    return chosen;
+  }
+  try {
+    // The electron package exports the binary's path, and throws when the binary was never downloaded.
+    return createRequire(import.meta.url)('electron') as string;
+  } catch {
+    return undefined;
+  }
+}
+
+const parsed = demoOptions({
+  argv: process.argv.slice(2),
+  env: process.env,
+  stdoutIsTTY: isatty(1),
+  platform: process.platform,
+  electronBinary: electronBinary(),
+});
+if ('error' in parsed) {
+  // --help prints the usage alone, on stdout; a mistake goes to stderr.
+  const help = parsed.error.startsWith('usage:');
+  (help ? process.stdout : process.stderr).write(`${parsed.error}\n`);
+  process.exit(help ? 0 : 2);
+}
+const chosen: DemoOptions = parsed;
+const base = resolve(chosen.dir ?? join(repo, '.tether-demo'));
 const home = join(base, 'home');
 const local = join(base, 'laptop', 'project');
 const remote = join(base, 'cluster-share', 'group-vision');
+const labDir = join(base, 'lab');
+const interruption = new Interruption();
+// A terminal closed under the demo must not turn its last lines into a crash that skips stopping the lab.
+process.stdout.on('error', () => undefined);
 
-function say(text: string): void {
-  process.stdout.write(`${text}\n`);
-}
-
-/** Shell-style quoting for display only (nothing here runs through a shell). */
-function quoted(args: readonly string[]): string {
-  return args.map((a) => (/[\s'"$;|*]/.test(a) ? `'${a.replaceAll("'", "'\\''")}'` : a)).join(' ');
-}
-
-function run(args: string[], options: { show?: number; env?: NodeJS.ProcessEnv } = {}): string {
+async function run(args: string[], options: { show?: number; env?: NodeJS.ProcessEnv } = {}): Promise<string> {
   const shown = quoted(args);
   say(`\n$ tether ${shown.replaceAll(` ${base}/`, ' ')}`);
-  const result = spawnSync(process.execPath, [bin, ...args], {
-    env: { ...process.env, ...options.env, TETHER_HOME: home },
-    encoding: 'utf8',
-  });
+  const env = { ...(options.env ?? process.env), TETHER_HOME: home };
+  const result = await runStep(interruption, process.execPath, [bin, ...args], env);
   const out = `${result.stdout}${result.stderr}`.trimEnd();
   const lines = out.split('\n');
   const limit = options.show ?? 40;
   say(lines.slice(0, limit).join('\n'));
   if (lines.length > limit) say(`  … (${lines.length - limit} more lines)`);
-  if (result.status !== 0) {
-    throw new Error(`tether ${args[0] ?? ''} exited with ${String(result.status)}`);
+  if (result.code !== 0) {
+    throw new Error(`tether ${args[0] ?? ''} exited with ${String(result.code)}`);
   }
   return result.stdout;
 }
@@ -67,159 +106,226 @@ function generateSample(): void {
   writeFileSync(join(local, 'scratch', 'notes.tmp'), 'not worth syncing');
 }
 
-rmSync(base, { recursive: true, force: true });
-mkdirSync(remote, { recursive: true });
-generateSample();
-say(`Tether demo. Everything lives in ${relative(process.cwd(), base) || base}/ (state in home/).`);
-say('A "laptop" folder with a small dataset is paired with a "cluster share" folder (a file:// remote, as a');
-say('mounted NFS share would be), then both sides change.');
+/** Clears the demo's folder: the default one always, a `--dir` only if it is empty or a previous demo's. */
+function prepareFolder(): void {
+  if (chosen.dir !== undefined && existsSync(base)) {
+    const inside = readdirSync(base);
+    if (inside.length > 0 && !inside.includes(MARKER)) {
+      process.stderr.write(
+        `demo: ${base} is not empty and not a previous demo's folder; the demo clears its folder first, so pick an empty or new one\n`,
+      );
+      process.exit(2);
+    }
+  }
+  rmSync(base, { recursive: true, force: true });
+  mkdirSync(remote, { recursive: true });
+  writeFileSync(join(base, MARKER), 'made by `npm run demo`, which clears this folder when it starts again\n');
+}
 
-run(['pair', 'add', 'vision', '--local', local, '--remote', `file://${remote}`, '--ignore', '*.tmp']);
-run(['sync', 'vision', '--dry-run'], { show: 8 });
-run(['sync', 'vision']);
+async function filePart(): Promise<void> {
+  say(`Tether demo. Everything lives in ${relative(process.cwd(), base) || base}/ (state in home/).`);
+  say('A "laptop" folder with a small dataset is paired with a "cluster share" folder (a file:// remote, as a');
+  say('mounted NFS share would be), then both sides change.');
 
-say('\nTraining writes a checkpoint on the cluster side; the researcher edits the dataset README locally,');
-say('and both sides edit the same training script (a conflict: both versions are kept).');
-mkdirSync(join(remote, 'checkpoints'), { recursive: true });
-writeFileSync(join(remote, 'checkpoints', 'epoch-001.pt'), randomBytes(64 * 1024));
-writeFileSync(join(local, 'datasets', 'shapes', 'README.md'), '# shapes\nNow with a validation split.\n');
-writeFileSync(join(local, 'scripts', 'train.sh'), '#!/bin/sh\necho "training (laptop edit) on $1"\n');
-writeFileSync(join(remote, 'scripts', 'train.sh'), '#!/bin/sh\necho "training (cluster edit, longer) on $1"\n');
-run(['sync', 'vision']);
-run(['status']);
+  await run(['pair', 'add', 'vision', '--local', local, '--remote', `file://${remote}`, '--ignore', '*.tmp']);
+  await run(['sync', 'vision', '--dry-run'], { show: 8 });
+  await run(['sync', 'vision']);
 
-await labPart();
+  say('\nTraining writes a checkpoint on the cluster side; the researcher edits the dataset README locally,');
+  say('and both sides edit the same training script (a conflict: both versions are kept).');
+  mkdirSync(join(remote, 'checkpoints'), { recursive: true });
+  writeFileSync(join(remote, 'checkpoints', 'epoch-001.pt'), randomBytes(64 * 1024));
+  writeFileSync(join(local, 'datasets', 'shapes', 'README.md'), '# shapes\nNow with a validation split.\n');
+  writeFileSync(join(local, 'scripts', 'train.sh'), '#!/bin/sh\necho "training (laptop edit) on $1"\n');
+  writeFileSync(join(remote, 'scripts', 'train.sh'), '#!/bin/sh\necho "training (cluster edit, longer) on $1"\n');
+  await run(['sync', 'vision']);
+  await run(['status']);
+}
 
-say('\nTry next:');
-say(`  export TETHER_HOME=${home}`);
-say('  ./bin/tether.js sync vision --dry-run      # nothing to do now');
-say(`  ./bin/tether.js pair add ckpt --local /tmp/ckpt --remote file://${remote}/checkpoints --mode pull`);
-say(`  ./bin/tether.js lab start --dir ${join(base, 'lab')}   # keep a lab running, then use its kubeconfig`);
-say('  ./bin/tether.js --help');
+async function kubectl(context: string, args: string[], options: { quiet?: boolean } = {}): Promise<string> {
+  if (options.quiet !== true) say(`\n$ kubectl --context ${context} ${quoted(args)}`);
+  const result = await runStep(interruption, 'kubectl', [
+    '--kubeconfig',
+    join(labDir, 'kubeconfig'),
+    '--cache-dir',
+    join(labDir, 'kubectl-cache'),
+    '--context',
+    context,
+    ...args,
+  ]);
+  if (options.quiet !== true) say(`${result.stdout}${result.stderr}`.trimEnd());
+  return result.stdout;
+}
 
-/** Starts the local lab (a loopback Kubernetes API with real pods, and a PHFS store) and drives it with the real CLIs. */
-async function labPart(): Promise<void> {
-  const labDir = join(base, 'lab');
+interface LabInfo {
+  readonly access: LabAccess;
+  /** The store's own keys, for the `aws s3 ls` that shows what the lab's fixture put in PHFS. */
+  readonly admin: { readonly accessKeyId: string; readonly secretAccessKey: string };
+}
+
+/** The lab's addresses and users, from the lab.json it writes. */
+function readLabInfo(): LabInfo {
+  const info = JSON.parse(readFileSync(join(labDir, 'lab.json'), 'utf8')) as {
+    s3: { endpoint: string; bucket: string; accessKeyId: string; secretAccessKey: string; region: string };
+    users: { name: string; s3?: { accessKeyId: string; secretAccessKey: string } }[];
+  };
+  const keys = info.users.find((u) => u.name === 'alice')?.s3;
+  return {
+    access: {
+      kubeconfig: join(labDir, 'kubeconfig'),
+      s3: { endpoint: info.s3.endpoint, bucket: info.s3.bucket, region: info.s3.region },
+      ...(keys === undefined ? {} : { keys }),
+    },
+    admin: { accessKeyId: info.s3.accessKeyId, secretAccessKey: info.s3.secretAccessKey },
+  };
+}
+
+/** kubectl and aws against the lab, then Tether itself: a pvc:// push through a helper pod, and PHFS. */
+async function labSteps({ access, admin }: LabInfo): Promise<void> {
+  await kubectl('admin', ['get', 'pvc', '-A']);
+  await kubectl('alice', ['auth', 'can-i', 'create', 'pods', '--subresource=exec', '-n', 'group-vision']);
+  await kubectl('bob', ['auth', 'can-i', 'create', 'pods', '--subresource=exec', '-n', 'group-vision']);
+  const viewer = ['exec', '-n', 'group-vision', 'vision-data-viewer', '--', 'sh', '-c'];
+  await kubectl('bob', [...viewer, 'ls /data; ls /data/* | head -5']);
+  const { endpoint, bucket, region } = access.s3;
+  say(`\n$ aws --endpoint-url ${endpoint} s3 ls --recursive s3://${bucket}/groups/ | head`);
+  const aws = await runStep(
+    interruption,
+    'aws',
+    ['--endpoint-url', endpoint, 's3', 'ls', '--recursive', `s3://${bucket}/groups/`],
+    { ...withS3Keys(process.env, admin), AWS_DEFAULT_REGION: region },
+  );
+  say(`${aws.stdout}${aws.stderr}`.trimEnd().split('\n').slice(0, 10).join('\n'));
+
+  say("\nTether against the lab: alice pushes the dataset to her group's JuiceFS claim (through a helper pod");
+  say('and exec streams) and to PHFS (with her own S3 keys, from the environment, never stored).');
+  const dataset = join(local, 'datasets', 'shapes');
+  const claim = 'pvc://alice@group-vision/vision-datasets/shapes';
+  await run([
+    ...['pair', 'add', 'lab-claim', '--local', dataset, '--remote', claim],
+    ...['--kubeconfig', access.kubeconfig, '--mode', 'push'],
+  ]);
+  await run(['sync', 'lab-claim']);
+  await kubectl('admin', [...viewer, 'ls /data/shapes; ls /data/shapes/train/class-0 | wc -l']);
+  if (access.keys !== undefined) {
+    const env = withS3Keys(process.env, access.keys);
+    await run([
+      ...['pair', 'add', 'lab-phfs', '--local', dataset, '--remote', 'phfs://vision/shapes'],
+      ...['--s3-endpoint', endpoint, '--mode', 'push'],
+    ]);
+    await run(['sync', 'lab-phfs'], { env });
+  }
+}
+
+/** Helper pods Tether created and did not delete (the lab's own pods are not Tether's). */
+async function helperPodsLeft(): Promise<string[]> {
+  const selector = 'app.kubernetes.io/managed-by=tether';
+  let left: string[] = [];
+  // A deleted pod lingers while it terminates: give it a few seconds.
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const out = await kubectl('admin', ['get', 'pods', '-A', '-l', selector, '-o', 'name'], { quiet: true });
+    left = out.split('\n').filter((line) => line !== '');
+    if (left.length === 0) return [];
+    await new Promise((resolveWait) => setTimeout(resolveWait, 500));
+  }
+  return left;
+}
+
+/** Stops the lab and checks it left nothing running or mounted; false (and a message on stderr) if it did. */
+async function stopLab(lab: ReturnType<typeof startService>, started: boolean): Promise<boolean> {
+  let clean = true;
+  if (started && interruption.signal === undefined) {
+    const pods = await helperPodsLeft().catch(() => []);
+    if (pods.length > 0) {
+      process.stderr.write(`demo: helper pods still in the lab: ${pods.join(', ')}\n`);
+      clean = false;
+    }
+  }
+  const code = await lab.stop(60_000);
+  if (code !== 0 && started) {
+    process.stderr.write(`demo: the lab exited with ${String(code)}: ${lab.stderr().trim()}\n`);
+    clean = false;
+  }
+  const processes = processesMentioning(labDir) ?? [];
+  const mounts = mountsUnder(labDir);
+  if (processes.length > 0 || mounts.length > 0) {
+    process.stderr.write(
+      `demo: the lab left ${processes.length > 0 ? `processes ${processes.join(', ')}` : ''}${processes.length > 0 && mounts.length > 0 ? ' and ' : ''}${mounts.length > 0 ? `mounts ${mounts.join(', ')}` : ''} behind\n`,
+    );
+    clean = false;
+  }
+  say('\n(lab stopped)');
+  return clean;
+}
+
+function tryNext(app: DemoApp, labUp: boolean): void {
+  say('\nTry next:');
+  say(`  export TETHER_HOME=${home}`);
+  if (app.kind !== 'none' && labUp) {
+    say('  (in another shell, while the app and the lab run)');
+    say(`  export KUBECONFIG=${join(labDir, 'kubeconfig')}`);
+    say('  ./bin/tether.js status                    # the same pairs the app shows');
+    say('  kubectl --context alice get pvc -n group-vision');
+    return;
+  }
+  say('  ./bin/tether.js sync vision --dry-run      # nothing to do now');
+  say(`  ./bin/tether.js pair add ckpt --local /tmp/ckpt --remote file://${remote}/checkpoints --mode pull`);
+  say(`  ./bin/tether.js lab start --dir ${labDir}   # keep a lab running, then use its kubeconfig`);
+  say('  ./bin/tether.js --help');
+  if (app.kind === 'none' && app.reason !== '--no-ui') {
+    say(`\n(The app was not opened: ${app.reason}. \`npm run demo -- --ui\` opens it on the lab until Ctrl-C.)`);
+  }
+}
+
+/** The whole demo; resolves with its exit code. */
+async function main(): Promise<number> {
+  prepareFolder();
+  generateSample();
+  await filePart();
+
   say('\nNow the local lab: a Kubernetes API on loopback whose pods are bubblewrap sandboxes, and a PHFS (S3) store.');
   say(`$ tether lab start --dir ${relative(process.cwd(), labDir) || labDir}`);
-  const lab = spawn(process.execPath, [bin, 'lab', 'start', '--dir', labDir], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, TETHER_HOME: home },
+  const lab = startService(process.execPath, [bin, 'lab', 'start', '--dir', labDir], {
+    ...process.env,
+    TETHER_HOME: home,
   });
-  let stderr = '';
-  lab.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const exited = once(lab, 'exit');
+  let started = false;
+  let code = 0;
   try {
-    const ready = await Promise.race([
-      (async () => {
-        for await (const line of createInterface({ input: lab.stdout })) if (line.startsWith('lab ready')) return line;
-        return undefined;
-      })(),
-      exited.then(() => undefined),
-    ]);
+    const ready = await waitForLine(lab, /^lab ready: .*$/, interruption, 120_000);
+    interruption.check();
+    let access: LabAccess | undefined;
     if (ready === undefined) {
-      say(`the lab did not start:\n${stderr.trim()}`);
+      say(`the lab did not start:\n${lab.stderr().trim()}`);
       say('(it needs the Debian packages bubblewrap and busybox-static; .ci/run installs them)');
-      return;
+    } else {
+      started = true;
+      say(ready[0]);
+      const info = readLabInfo();
+      await labSteps(info);
+      access = info.access;
     }
-    say(ready);
-    const kubeconfig = join(labDir, 'kubeconfig');
-    const kubectl = (context: string, ...args: string[]): void => {
-      say(`\n$ kubectl --context ${context} ${quoted(args)}`);
-      const result = spawnSync(
-        'kubectl',
-        ['--kubeconfig', kubeconfig, '--cache-dir', join(labDir, 'kubectl-cache'), '--context', context, ...args],
-        { encoding: 'utf8' },
-      );
-      say(`${result.stdout}${result.stderr}`.trimEnd());
-    };
-    kubectl('admin', 'get', 'pvc', '-A');
-    kubectl('alice', 'auth', 'can-i', 'create', 'pods', '--subresource=exec', '-n', 'group-vision');
-    kubectl('bob', 'auth', 'can-i', 'create', 'pods', '--subresource=exec', '-n', 'group-vision');
-    kubectl(
-      'bob',
-      'exec',
-      '-n',
-      'group-vision',
-      'vision-data-viewer',
-      '--',
-      'sh',
-      '-c',
-      'ls /data; ls /data/* | head -5',
-    );
-    const info = JSON.parse(readFileSync(join(labDir, 'lab.json'), 'utf8')) as {
-      s3: { endpoint: string; bucket: string; accessKeyId: string; secretAccessKey: string; region: string };
-    };
-    say(`\n$ aws --endpoint-url ${info.s3.endpoint} s3 ls --recursive s3://${info.s3.bucket}/groups/ | head`);
-    const aws = spawnSync(
-      'aws',
-      ['--endpoint-url', info.s3.endpoint, 's3', 'ls', '--recursive', `s3://${info.s3.bucket}/groups/`],
-      {
-        encoding: 'utf8',
-        env: {
-          ...process.env,
-          AWS_ACCESS_KEY_ID: info.s3.accessKeyId,
-          AWS_SECRET_ACCESS_KEY: info.s3.secretAccessKey,
-          AWS_DEFAULT_REGION: info.s3.region,
-        },
-      },
-    );
-    say(`${aws.stdout}${aws.stderr}`.trimEnd().split('\n').slice(0, 10).join('\n'));
-
-    say("\nTether against the lab: alice pushes the dataset to her group's JuiceFS claim (through a helper pod");
-    say('and exec streams) and to PHFS (with her own S3 keys, from the environment, never stored).');
-    const dataset = join(local, 'datasets', 'shapes');
-    run([
-      'pair',
-      'add',
-      'lab-claim',
-      '--local',
-      dataset,
-      '--remote',
-      'pvc://alice@group-vision/vision-datasets/shapes',
-      '--kubeconfig',
-      kubeconfig,
-      '--mode',
-      'push',
-    ]);
-    run(['sync', 'lab-claim']);
-    kubectl(
-      'admin',
-      'exec',
-      '-n',
-      'group-vision',
-      'vision-data-viewer',
-      '--',
-      'sh',
-      '-c',
-      'ls /data/shapes; ls /data/shapes/train/class-0 | wc -l',
-    );
-    const alice = JSON.parse(readFileSync(join(labDir, 'lab.json'), 'utf8')) as {
-      users: { name: string; s3?: { accessKeyId: string; secretAccessKey: string } }[];
-    };
-    const keys = alice.users.find((u) => u.name === 'alice')?.s3;
-    if (keys !== undefined) {
-      const env = { AWS_ACCESS_KEY_ID: keys.accessKeyId, AWS_SECRET_ACCESS_KEY: keys.secretAccessKey };
-      run([
-        'pair',
-        'add',
-        'lab-phfs',
-        '--local',
-        dataset,
-        '--remote',
-        'phfs://vision/shapes',
-        '--s3-endpoint',
-        info.s3.endpoint,
-        '--mode',
-        'push',
-      ]);
-      run(['sync', 'lab-phfs'], { env });
+    if (chosen.app.kind !== 'none') {
+      tryNext(chosen.app, started);
+      code = await runApp(chosen.app, { repo, home, lab: access, interruption });
     }
   } finally {
-    if (lab.exitCode === null) {
-      lab.kill('SIGTERM');
-      await exited;
-    }
-    say('\n(lab stopped)');
+    if (!(await stopLab(lab, started))) code = 1;
   }
+  if (chosen.app.kind === 'none') tryNext(chosen.app, started);
+  return code;
+}
+
+try {
+  process.exitCode = await main();
+} catch (error) {
+  if (error instanceof Interrupted) {
+    say(`\n(${error.signal}: demo stopped)`);
+    process.exitCode = 130;
+  } else {
+    process.stderr.write(`demo: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  }
+} finally {
+  interruption.release();
 }
