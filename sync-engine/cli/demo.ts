@@ -10,6 +10,7 @@ import { demoOptions } from './demoOptions.js';
 import type { DemoApp, DemoOptions } from './demoOptions.js';
 import { Interrupted, Interruption, mountsUnder, processesMentioning, quoted, runStep, say } from './demoProcess.js';
 import { startService, waitForLine } from './demoProcess.js';
+import type { Service } from './demoProcess.js';
 
 /**
  * `npm run demo`: generates a small research-style folder, pairs it with a file:// remote, and runs the real
@@ -142,9 +143,10 @@ async function filePart(): Promise<void> {
   await run(['status']);
 }
 
-async function kubectl(context: string, args: string[], options: { quiet?: boolean } = {}): Promise<string> {
-  if (options.quiet !== true) say(`\n$ kubectl --context ${context} ${quoted(args)}`);
-  const result = await runStep(interruption, 'kubectl', [
+/** kubectl against the lab, shown with its output; `check` runs it quietly, and also while the demo stops. */
+async function kubectl(context: string, args: string[], options: { check?: boolean } = {}): Promise<string> {
+  if (options.check !== true) say(`\n$ kubectl --context ${context} ${quoted(args)}`);
+  const result = await runStep(options.check === true ? undefined : interruption, 'kubectl', [
     '--kubeconfig',
     join(labDir, 'kubeconfig'),
     '--cache-dir',
@@ -153,7 +155,8 @@ async function kubectl(context: string, args: string[], options: { quiet?: boole
     context,
     ...args,
   ]);
-  if (options.quiet !== true) say(`${result.stdout}${result.stderr}`.trimEnd());
+  if (options.check === true && result.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${result.stderr}`);
+  if (options.check !== true) say(`${result.stdout}${result.stderr}`.trimEnd());
   return result.stdout;
 }
 
@@ -223,7 +226,7 @@ async function helperPodsLeft(): Promise<string[]> {
   let left: string[] = [];
   // A deleted pod lingers while it terminates: give it a few seconds.
   for (let attempt = 0; attempt < 20; attempt++) {
-    const out = await kubectl('admin', ['get', 'pods', '-A', '-l', selector, '-o', 'name'], { quiet: true });
+    const out = await kubectl('admin', ['get', 'pods', '-A', '-l', selector, '-o', 'name'], { check: true });
     left = out.split('\n').filter((line) => line !== '');
     if (left.length === 0) return [];
     await new Promise((resolveWait) => setTimeout(resolveWait, 500));
@@ -231,43 +234,39 @@ async function helperPodsLeft(): Promise<string[]> {
   return left;
 }
 
-/** Stops the lab and checks it left nothing running or mounted; false (and a message on stderr) if it did. */
-async function stopLab(lab: ReturnType<typeof startService>, started: boolean): Promise<boolean> {
-  let clean = true;
-  if (started && interruption.signal === undefined) {
-    const pods = await helperPodsLeft().catch(() => []);
-    if (pods.length > 0) {
-      process.stderr.write(`demo: helper pods still in the lab: ${pods.join(', ')}\n`);
-      clean = false;
-    }
+/**
+ * Stops the lab and checks that nothing is left: no helper pod of Tether's once the app closed (`checkPods`: not
+ * after an interrupted step, whose pod the lab's stop removes), no sandbox process, no mount. False (and a
+ * message on stderr) if something was.
+ */
+async function stopLab(lab: Service, checkPods: boolean): Promise<boolean> {
+  const problems: string[] = [];
+  if (checkPods) {
+    const pods = await helperPodsLeft().catch((error: unknown) => [`(cannot list them: ${String(error)})`]);
+    if (pods.length > 0) problems.push(`helper pods still in the lab: ${pods.join(', ')}`);
   }
   const code = await lab.stop(60_000);
-  if (code !== 0 && started) {
-    process.stderr.write(`demo: the lab exited with ${String(code)}: ${lab.stderr().trim()}\n`);
-    clean = false;
-  }
+  if (code !== 0 && checkPods) problems.push(`the lab exited with ${String(code)}: ${lab.stderr().trim()}`);
   const processes = processesMentioning(labDir) ?? [];
+  if (processes.length > 0) problems.push(`the lab left processes behind: ${processes.join(', ')}`);
   const mounts = mountsUnder(labDir);
-  if (processes.length > 0 || mounts.length > 0) {
-    process.stderr.write(
-      `demo: the lab left ${processes.length > 0 ? `processes ${processes.join(', ')}` : ''}${processes.length > 0 && mounts.length > 0 ? ' and ' : ''}${mounts.length > 0 ? `mounts ${mounts.join(', ')}` : ''} behind\n`,
-    );
-    clean = false;
-  }
+  if (mounts.length > 0) problems.push(`the lab left mounts behind: ${mounts.join(', ')}`);
+  for (const problem of problems) process.stderr.write(`demo: ${problem}\n`);
   say('\n(lab stopped)');
-  return clean;
+  return problems.length === 0;
 }
 
 function tryNext(app: DemoApp, labUp: boolean): void {
-  say('\nTry next:');
-  say(`  export TETHER_HOME=${home}`);
   if (app.kind !== 'none' && labUp) {
-    say('  (in another shell, while the app and the lab run)');
+    say('\nTry next, in another shell while the app and the lab run:');
+    say(`  export TETHER_HOME=${home}`);
     say(`  export KUBECONFIG=${join(labDir, 'kubeconfig')}`);
     say('  ./bin/tether.js status                    # the same pairs the app shows');
     say('  kubectl --context alice get pvc -n group-vision');
     return;
   }
+  say('\nTry next:');
+  say(`  export TETHER_HOME=${home}`);
   say('  ./bin/tether.js sync vision --dry-run      # nothing to do now');
   say(`  ./bin/tether.js pair add ckpt --local /tmp/ckpt --remote file://${remote}/checkpoints --mode pull`);
   say(`  ./bin/tether.js lab start --dir ${labDir}   # keep a lab running, then use its kubeconfig`);
@@ -290,6 +289,7 @@ async function main(): Promise<number> {
     TETHER_HOME: home,
   });
   let started = false;
+  let scripted = false;
   let code = 0;
   try {
     const ready = await waitForLine(lab, /^lab ready: .*$/, interruption, 120_000);
@@ -303,6 +303,7 @@ async function main(): Promise<number> {
       say(ready[0]);
       const info = readLabInfo();
       await labSteps(info);
+      scripted = true;
       access = info.access;
     }
     if (chosen.app.kind !== 'none') {
@@ -310,7 +311,7 @@ async function main(): Promise<number> {
       code = await runApp(chosen.app, { repo, home, lab: access, interruption });
     }
   } finally {
-    if (!(await stopLab(lab, started))) code = 1;
+    if (!(await stopLab(lab, scripted))) code = 1;
   }
   if (chosen.app.kind === 'none') tryNext(chosen.app, started);
   return code;

@@ -102,6 +102,7 @@ async function runElectron(binary: string, context: AppContext): Promise<'fallba
     say('(one Tether app per user: if yours is open, it keeps its own pairs.) Serving the demo in a browser instead.');
     return 'fallback';
   }
+  say(`\n(the app was closed${ended.code === 0 ? '' : ` with exit code ${String(ended.code)}`}: stopping the lab)`);
   return ended.code === 0 ? 0 : 1;
 }
 

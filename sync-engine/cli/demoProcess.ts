@@ -76,25 +76,33 @@ export interface Completed {
   readonly stderr: string;
 }
 
-/** Runs one step to completion (no shell), collecting its output; throws `Interrupted` if a signal came. */
+/**
+ * Runs one step to completion (no shell), collecting its output; a command that cannot start ends with code
+ * null and says why on stderr. Throws `Interrupted` if a signal came, unless `interruption` is undefined (the
+ * checks the demo makes while it stops).
+ */
 export async function runStep(
-  interruption: Interruption,
+  interruption: Interruption | undefined,
   command: string,
   args: readonly string[],
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<Completed> {
-  interruption.check();
+  interruption?.check();
   const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  interruption.track(child);
+  interruption?.track(child);
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const code = await new Promise<number | null>((resolve, reject) => {
-    child.once('error', reject);
+  const code = await new Promise<number | null>((resolve) => {
+    // A tool that is not installed is a failed step with a message, as a shell would show it.
+    child.once('error', (error) => {
+      stderr += `${command}: ${error.message}\n`;
+      resolve(null);
+    });
     child.once('close', (exitCode) => resolve(exitCode));
   });
-  interruption.check();
+  interruption?.check();
   return { code, stdout, stderr };
 }
 
