@@ -23,6 +23,8 @@ export interface AppContext {
   readonly home: string;
   readonly lab: LabAccess | undefined;
   readonly interruption: Interruption;
+  /** An Electron that exits sooner did not open a window (another Tether app runs, or it crashed); default 5 s. */
+  readonly electronEarlyExitMs?: number;
 }
 
 /** Settings the app reads (the New pair wizard's kubeconfig, the storage browser's PHFS store): the lab's. */
@@ -80,9 +82,6 @@ async function until(service: Service, interruption: Interruption): Promise<Ende
   ]);
 }
 
-/** An Electron that exits this soon did not open a window (another Tether already runs, or it crashed). */
-const ELECTRON_EARLY_EXIT_MS = 5_000;
-
 async function runElectron(binary: string, context: AppContext): Promise<'fallback' | number> {
   say('\nOpening the desktop app on the lab (Electron), with the pairs above in it.');
   // Chromium refuses to run as root with its sandbox on; only then is it turned off.
@@ -96,7 +95,7 @@ async function runElectron(binary: string, context: AppContext): Promise<'fallba
     await app.stop(15_000);
     return 0;
   }
-  if (Date.now() - started < ELECTRON_EARLY_EXIT_MS) {
+  if (Date.now() - started < (context.electronEarlyExitMs ?? 5_000)) {
     const why = app.stderr().trim().split('\n').slice(-3).join('\n');
     say(`The desktop app exited at once (code ${String(ended.code)})${why === '' ? '' : `:\n${why}`}`);
     say('(one Tether app per user: if yours is open, it keeps its own pairs.) Serving the demo in a browser instead.');

@@ -25,6 +25,8 @@ export class Interrupted extends Error {
   }
 }
 
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
 /**
  * SIGINT, SIGTERM and SIGHUP, from the start of the demo to its end. The first one asks the demo to stop (the
  * running step is ended, the app and the lab are stopped); the handlers stay installed until `release()`, so a
@@ -34,9 +36,10 @@ export class Interruption {
   #signal: string | undefined;
   #resolve: (signal: string) => void = () => undefined;
   readonly #children = new Set<ChildProcess>();
+  readonly #listening: boolean;
   /** Resolves with the first signal's name. */
   readonly received: Promise<string> = new Promise((resolve) => (this.#resolve = resolve));
-  readonly #on = (signal: NodeJS.Signals): void => {
+  readonly #on = (signal: string): void => {
     if (this.#signal !== undefined) {
       process.stderr.write(`demo: ${signal} again; still stopping the app and the lab\n`);
       return;
@@ -46,8 +49,15 @@ export class Interruption {
     this.#resolve(signal);
   };
 
-  constructor() {
-    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, this.#on);
+  /** `listen: false` leaves the process's signals alone: only `interrupt()` stops the demo (tests). */
+  constructor(options: { readonly listen?: boolean } = {}) {
+    this.#listening = options.listen ?? true;
+    if (this.#listening) for (const signal of SIGNALS) process.on(signal, this.#on);
+  }
+
+  /** What a signal does: ends the running step and resolves `received`. */
+  interrupt(signal: string): void {
+    this.#on(signal);
   }
 
   get signal(): string | undefined {
@@ -66,7 +76,7 @@ export class Interruption {
   }
 
   release(): void {
-    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.off(signal, this.#on);
+    if (this.#listening) for (const signal of SIGNALS) process.off(signal, this.#on);
   }
 }
 
