@@ -1,6 +1,6 @@
 /* eslint-disable @typescript-eslint/no-unsafe-class-instance-assignment -- client-node's generated V1* model
    classes are plain data shapes without behaviour; its API takes object literals (as its own examples do). */
-import { AuthorizationV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { AuthorizationV1Api, CoreV1Api, KubeConfig } from '../vendor/kube.js';
 import { apiError, canI } from '../endpoints/pvc/helperPod.js';
 import { TetherError } from '../errors.js';
 import type {

@@ -1,6 +1,6 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig } from '../vendor/kube.js';
 import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import { TetherError } from '../errors.js';
 import { accessIn } from '../quota/cluster.js';

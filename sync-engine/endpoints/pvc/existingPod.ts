@@ -1,4 +1,4 @@
-import { CoreV1Api } from '@kubernetes/client-node';
+import { CoreV1Api } from '../../vendor/kube.js';
 import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
 import { TetherError } from '../../errors.js';
 import { apiError, canI } from './helperPod.js';

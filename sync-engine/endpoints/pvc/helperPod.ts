@@ -1,7 +1,7 @@
 /* eslint-disable @typescript-eslint/no-unsafe-class-instance-assignment -- client-node's generated V1* model
    classes are plain data shapes without behaviour; its API takes object literals (as its own examples do). */
 import { randomBytes } from 'node:crypto';
-import { ApiException, AuthorizationV1Api, CoreV1Api } from '@kubernetes/client-node';
+import { ApiException, AuthorizationV1Api, CoreV1Api } from '../../vendor/kube.js';
 import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
 import { TetherError } from '../../errors.js';
 

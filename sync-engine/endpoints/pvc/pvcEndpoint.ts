@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { KubeConfig } from '@kubernetes/client-node';
+import { KubeConfig } from '../../vendor/kube.js';
 import type { Entry, Problem } from '../../core/entry.js';
 import { invalidPathReason } from '../../core/entry.js';
 import { fingerprint } from '../../core/temporaries.js';
