@@ -4,7 +4,11 @@
  * Scenarios (issue targets: faster than both on all three, Tether's peak RSS under 200 MB):
  * 1. initial upload of N × 64 KiB files; 2. one big file; 3. no-op re-sync of M objects.
  * Each tool syncs to its own prefix; the no-op run is the second sync of a tree the same tool uploaded.
+ * Each scenario runs TETHER_BENCH_ROUNDS times (default 3; the tools take turns going first) and the median
+ * is reported. TETHER_BENCH_ONLY=small,big,noop picks scenarios. The store's request counts per tool (one
+ * round) are printed too: they explain most differences.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,10 +19,13 @@ import { fmtRss, fmtSeconds, measure } from './measure.js';
 import type { Measurement } from './measure.js';
 
 // The built CLI, as users run it; TETHER_BENCH_SOURCE=1 runs the sources through tsx instead (slower start).
+// TETHER_BENCH_CLI=path/to/main.js runs another build (A/B comparisons against a copy compiled elsewhere).
 const TETHER_ARGS =
-  process.env['TETHER_BENCH_SOURCE'] === '1'
-    ? ['--import', 'tsx', fileURLToPath(new URL('../sync-engine/cli/main.ts', import.meta.url))]
-    : [fileURLToPath(new URL('../bin/tether.js', import.meta.url))];
+  process.env['TETHER_BENCH_CLI'] !== undefined
+    ? [process.env['TETHER_BENCH_CLI']]
+    : process.env['TETHER_BENCH_SOURCE'] === '1'
+      ? ['--import', 'tsx', fileURLToPath(new URL('../sync-engine/cli/main.ts', import.meta.url))]
+      : [fileURLToPath(new URL('../bin/tether.js', import.meta.url))];
 const smallCount = Number(process.argv[2] ?? 1000);
 const bigMiB = Number(process.argv[3] ?? 1024);
 const noopCount = Number(process.argv[4] ?? 10_000);
@@ -105,39 +112,94 @@ const aws = (local: string, prefix: string) => (): Promise<Measurement> =>
 const rclone = (local: string, prefix: string) => (): Promise<Measurement> =>
   measure('rclone', ['sync', local, `lab:phfs/${prefix}`], env);
 
+const TOOLS = ['tether', 'aws s3 sync', 'rclone sync'] as const;
+type Tool = (typeof TOOLS)[number];
+const ROUNDS = Math.max(1, Number(process.env['TETHER_BENCH_ROUNDS'] ?? 3));
+const ONLY = new Set((process.env['TETHER_BENCH_ONLY'] ?? 'small,big,noop').split(','));
+
 interface Row {
   readonly scenario: string;
-  readonly results: Record<'tether' | 'aws s3 sync' | 'rclone sync', Measurement>;
+  readonly results: Record<Tool, Measurement>;
+  /** Tether's highest peak RSS over the rounds. */
+  readonly tetherPeakRssMb?: number;
+  readonly requests: Record<Tool, string>;
 }
 const rows: Row[] = [];
 
+function median(values: readonly Measurement[]): Measurement {
+  const sorted = [...values].sort((a, b) => a.seconds - b.seconds);
+  return sorted[Math.floor(sorted.length / 2)] ?? { seconds: Number.NaN };
+}
+
+/** The store's request counts since the last call, e.g. `PUT object 1000, GET list 1`. */
+function takeRequests(): string {
+  const counts = [...server.requestCounts].sort((a, b) => b[1] - a[1]);
+  server.requestCounts.clear();
+  return counts.map(([operation, n]) => `${operation} ${n}`).join(', ');
+}
+
+async function runner(tool: Tool, local: string, prefix: string): Promise<() => Promise<Measurement>> {
+  if (tool === 'tether') return tether(local, prefix);
+  return tool === 'aws s3 sync' ? aws(local, prefix) : rclone(local, prefix);
+}
+
 async function scenario(title: string, local: string, key: string, noop: boolean): Promise<void> {
-  const runs = {
-    tether: await tether(local, `tether-${key}`),
-    'aws s3 sync': aws(local, `aws-${key}`),
-    'rclone sync': rclone(local, `rclone-${key}`),
-  };
-  const results = {} as Row['results'];
-  for (const [tool, runOnce] of Object.entries(runs) as [keyof Row['results'], () => Promise<Measurement>][]) {
-    if (noop) await runOnce();
-    results[tool] = await runOnce();
-    process.stderr.write(`${title}: ${tool} ${fmtSeconds(results[tool].seconds)} s\n`);
+  const times = Object.fromEntries(TOOLS.map((tool) => [tool, [] as Measurement[]])) as Record<Tool, Measurement[]>;
+  const requests = {} as Record<Tool, string>;
+  // A no-op re-sync needs the tree uploaded once per tool; every round then re-syncs that same prefix.
+  const noopRuns = new Map<Tool, () => Promise<Measurement>>();
+  if (noop) {
+    for (const tool of TOOLS) {
+      const run = await runner(tool, local, `${tool.split(' ')[0]}-${key}`);
+      await run();
+      noopRuns.set(tool, run);
+    }
   }
-  rows.push({ scenario: title, results });
+  for (let round = 0; round < ROUNDS; round++) {
+    // The tools take turns going first, so none always runs on the coldest (or warmest) machine.
+    const order = TOOLS.map((_, i) => TOOLS[(i + round) % TOOLS.length]!);
+    for (const tool of order) {
+      const run = noopRuns.get(tool) ?? (await runner(tool, local, `${tool.split(' ')[0]}-${key}-${round}`));
+      spawnSync('sync');
+      takeRequests();
+      const result = await run();
+      if (round === 0) requests[tool] = takeRequests();
+      times[tool].push(result);
+      process.stderr.write(
+        `${title} (round ${round + 1}): ${tool} ${fmtSeconds(result.seconds)} s, ${fmtRss(result)}\n`,
+      );
+    }
+  }
+  const peaks = times.tether.map((m) => m.peakRssMb).filter((v): v is number => v !== undefined);
+  rows.push({
+    scenario: title,
+    results: Object.fromEntries(TOOLS.map((tool) => [tool, median(times[tool])])) as Record<Tool, Measurement>,
+    ...(peaks.length === 0 ? {} : { tetherPeakRssMb: Math.max(...peaks) }),
+    requests,
+  });
 }
 
 try {
-  await scenario(`upload ${smallCount} × 64 KiB`, files(join(work, 'small'), smallCount, 64 * 1024), 'small', false);
-  await scenario(`upload one ${bigMiB} MiB file`, bigFile(join(work, 'big'), bigMiB), 'big', false);
-  await scenario(`no-op re-sync of ${noopCount} objects`, files(join(work, 'noop'), noopCount, 16), 'noop', true);
+  if (ONLY.has('small')) {
+    await scenario(`upload ${smallCount} × 64 KiB`, files(join(work, 'small'), smallCount, 64 * 1024), 'small', false);
+  }
+  if (ONLY.has('big'))
+    await scenario(`upload one ${bigMiB} MiB file`, bigFile(join(work, 'big'), bigMiB), 'big', false);
+  if (ONLY.has('noop')) {
+    await scenario(`no-op re-sync of ${noopCount} objects`, files(join(work, 'noop'), noopCount, 16), 'noop', true);
+  }
 } finally {
   await server.stop();
 }
 
-const tools = ['tether', 'aws s3 sync', 'rclone sync'] as const;
-console.log(`| scenario | ${tools.join(' | ')} | Tether peak RSS |`);
-console.log(`|---|${tools.map(() => '---').join('|')}|---|`);
+console.log(`| scenario | ${TOOLS.join(' | ')} | Tether peak RSS |`);
+console.log(`|---|${TOOLS.map(() => '---').join('|')}|---|`);
 for (const row of rows) {
-  const cells = tools.map((tool) => `${fmtSeconds(row.results[tool].seconds)} s`);
-  console.log(`| ${row.scenario} | ${cells.join(' | ')} | ${fmtRss(row.results.tether)} |`);
+  const cells = TOOLS.map((tool) => `${fmtSeconds(row.results[tool].seconds)} s`);
+  const rss = row.tetherPeakRssMb === undefined ? 'n/a' : `${Math.round(row.tetherPeakRssMb)} MB`;
+  console.log(`| ${row.scenario} | ${cells.join(' | ')} | ${rss} |`);
+}
+console.log(`\nMedian of ${ROUNDS} round(s). Requests to the store in the first round:`);
+for (const row of rows) {
+  for (const tool of TOOLS) console.log(`- ${row.scenario}, ${tool}: ${row.requests[tool] || 'none'}`);
 }

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { getMaxListeners, setMaxListeners } from 'node:events';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import type { Entry } from '../../core/entry.js';
 import { invalidPathReason } from '../../core/entry.js';
@@ -14,6 +15,8 @@ import { problemMessage } from './s3Errors.js';
 /** Small uploads of one `writeFiles` call in flight at once, and the bytes their bodies may hold in memory. */
 export const SMALL_UPLOADS_IN_FLIGHT = 8;
 const SMALL_UPLOAD_BYTES_IN_FLIGHT = 16 * 1024 * 1024;
+/** Listeners a write batch may put on its abort signal: its requests in flight, parts and reads included. */
+const SIGNAL_LISTENERS = 64;
 
 /**
  * Writes each incoming file as one object (multipart from the threshold up). See `Endpoint.writeFiles`.
@@ -28,6 +31,11 @@ export async function writeS3Files(
   hooks: WriteHooks = {},
 ): Promise<void> {
   const byPath = new Map(requests.map((r) => [r.path, r]));
+  // Every request in flight listens on the signal (the SDK removes its listener when the request ends); past
+  // Node's default of 10, Node would print a leak warning on the user's terminal.
+  if (hooks.signal !== undefined && getMaxListeners(hooks.signal) < SIGNAL_LISTENERS) {
+    setMaxListeners(SIGNAL_LISTENERS, hooks.signal);
+  }
   const inFlight = new Set<Promise<void>>();
   let bytesInFlight = 0;
   let fatal: TetherError | undefined;
@@ -107,6 +115,26 @@ export async function writeS3Files(
   await settle();
 }
 
+/**
+ * SigV4 signs the SHA-256 of the body (`x-amz-content-sha256`), which the SDK computes by hashing the body
+ * again before every attempt; Tether already has it (the `x-amz-meta-sha256` it writes), so it sets the header
+ * and the signer uses it. S3 still checks it against the bytes it receives.
+ */
+export function withPayloadHash<C extends { middlewareStack: PutObjectCommand['middlewareStack'] }>(
+  command: C,
+  sha256: string,
+): C {
+  command.middlewareStack.add(
+    (next) => (args) => {
+      const request = args.request as { headers?: Record<string, string> } | undefined;
+      if (request?.headers !== undefined) request.headers['x-amz-content-sha256'] = sha256;
+      return next(args);
+    },
+    { step: 'build', name: 'tetherPayloadHash' },
+  );
+  return command;
+}
+
 /** Errors that end the whole batch: cancellation and a lost or refusing server; the rest are per-file. */
 export function fatalOf(
   context: S3Context,
@@ -161,19 +189,20 @@ async function sendWhole(
   body: { data: Buffer; sha256: string },
   hooks: WriteHooks,
 ): Promise<Entry | undefined> {
-  const outcome = await writeUnlessChanged(context, request, hooks.signal, (condition) =>
-    context.client.send(
-      new PutObjectCommand({
-        Bucket: context.bucket,
-        Key: keyFor(context, request.path),
-        Body: body.data,
-        ContentLength: body.data.length,
-        Metadata: metadataFor(request.entry, body.sha256),
-        ...condition,
-      }),
+  const outcome = await writeUnlessChanged(context, request, hooks.signal, (condition) => {
+    const command = new PutObjectCommand({
+      Bucket: context.bucket,
+      Key: keyFor(context, request.path),
+      Body: body.data,
+      ContentLength: body.data.length,
+      Metadata: metadataFor(request.entry, body.sha256),
+      ...condition,
+    });
+    return context.client.send(
+      withPayloadHash(command, body.sha256),
       hooks.signal === undefined ? {} : { abortSignal: hooks.signal },
-    ),
-  );
+    );
+  });
   if ('refusal' in outcome) {
     hooks.onProblem?.({ path: request.path, message: outcome.refusal });
     return undefined;
