@@ -18,7 +18,7 @@ import {
   session,
   Tray,
 } from 'electron';
-import type { IpcMainInvokeEvent, OpenDialogOptions } from 'electron';
+import type { IpcMainInvokeEvent, OpenDialogOptions, SaveDialogOptions } from 'electron';
 import { databasePath, tetherHome } from '../sync-engine/cli/home.js';
 import { StateStore } from '../sync-engine/state/store.js';
 import type { PairView } from '../sync-engine/ui/contract.js';
@@ -85,6 +85,22 @@ async function start(): Promise<void> {
       const picked =
         window === undefined ? await dialog.showOpenDialog(options) : await dialog.showOpenDialog(window, options);
       return picked.canceled ? undefined : picked.filePaths[0];
+    },
+    // Uploads and downloads stream between disk and the remote in this process, through native dialogs: the
+    // renderer never holds file contents (and, sandboxed, cannot read the disk itself).
+    disk: {
+      pickFiles: async (title) => {
+        const options: OpenDialogOptions = { title, properties: ['openFile', 'multiSelections'] };
+        const picked =
+          window === undefined ? await dialog.showOpenDialog(options) : await dialog.showOpenDialog(window, options);
+        return picked.canceled ? undefined : picked.filePaths;
+      },
+      pickSavePath: async (defaultName) => {
+        const options: SaveDialogOptions = { title: 'Save download as', defaultPath: defaultName };
+        const picked =
+          window === undefined ? await dialog.showSaveDialog(options) : await dialog.showSaveDialog(window, options);
+        return picked.canceled ? undefined : picked.filePath;
+      },
     },
     live: true,
   });

@@ -3,7 +3,7 @@
  * (no ipcRenderer, no Node). Bundled to dist/main/preload.cjs by main/build.js: sandboxed preloads are one
  * CommonJS script that may require only 'electron'.
  */
-import { contextBridge, ipcRenderer } from 'electron';
+import { contextBridge, ipcRenderer, webUtils } from 'electron';
 import type { IpcRendererEvent } from 'electron';
 import { METHOD_NAMES } from '../sync-engine/ui/contract.js';
 
@@ -19,6 +19,11 @@ contextBridge.exposeInMainWorld('tether', {
       });
     }
     return ipcRenderer.invoke('tether:call', method, args);
+  },
+  /** The paths of files dropped on the window (for `uploadFromDisk`); '' for what is not a file on disk. */
+  pathsOf(files: unknown): string[] {
+    if (!Array.isArray(files)) return [];
+    return files.map((file) => (file instanceof File ? webUtils.getPathForFile(file) : ''));
   },
   onEvent(listener: (event: string, data: unknown) => void): () => void {
     if (typeof listener !== 'function') throw new TypeError('onEvent needs a function');

@@ -1,11 +1,11 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useVirtualizer } from '@tanstack/react-virtual';
-import { useRef, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import type { DragEvent } from 'react';
-import type { BrowseEntry, RemoteRef } from '../../sync-engine/ui/contract.js';
+import type { BrowseEntry, RemoteRef, TransferProgress } from '../../sync-engine/ui/contract.js';
 import { api } from './api.js';
-import { Confirm, Empty, ErrorBox, Loading } from './common.js';
-import { base64Of, bytesOf, formatBytes, formatTime } from './format.js';
+import { Confirm, Empty, ErrorBox, Loading, ProgressBar } from './common.js';
+import { formatBytes, formatTime } from './format.js';
 
 /** Folder and file glyphs as inline SVG (no emoji font needed). */
 function Icon({ kind }: { kind: 'dir' | 'file' }) {
@@ -106,6 +106,26 @@ export function StorageBrowserScreen() {
   const [newFolder, setNewFolder] = useState('');
   const [message, setMessage] = useState('');
   const [dragging, setDragging] = useState(false);
+  const [transfer, setTransfer] = useState<{ label: string; done: number; total?: number } | undefined>();
+  // The desktop app's transfers run in the main process and report through `transfer` events.
+  useEffect(
+    () =>
+      api.on((event, data) => {
+        if (event !== 'transfer') return;
+        const t = data as TransferProgress;
+        const verb = t.direction === 'upload' ? 'Uploading' : 'Downloading';
+        setTransfer(
+          t.done
+            ? undefined
+            : {
+                label: `${verb} ${t.path}`,
+                done: t.bytesDone,
+                ...(t.bytesTotal === undefined ? {} : { total: t.bytesTotal }),
+              },
+        );
+      }),
+    [],
+  );
   const fileInput = useRef<HTMLInputElement>(null);
 
   const listing = useQuery({
@@ -124,7 +144,10 @@ export function StorageBrowserScreen() {
   const refresh = () => client.invalidateQueries({ queryKey: ['browse', remote?.remoteUrl] });
   const act = useMutation({
     mutationFn: async (work: () => Promise<string>) => setMessage(await work()),
-    onSettled: refresh,
+    onSettled: () => {
+      setTransfer(undefined);
+      return refresh();
+    },
   });
 
   const go = (path: string) => {
@@ -138,29 +161,51 @@ export function StorageBrowserScreen() {
   const upload = (files: FileList | null) => {
     if (files === null || remote === undefined) return;
     const list = [...files];
+    if (list.length === 0) return;
     act.mutate(async () => {
+      if (api.transfers === undefined) {
+        // Electron: the main process streams the dropped files from disk (the renderer never reads them).
+        const localPaths = api.pathsOf?.(list).filter((p) => p !== '') ?? [];
+        if (localPaths.length === 0) return 'nothing to upload: drop files from your disk';
+        const { uploaded } = await api.call('uploadFromDisk', { remote, folder, localPaths });
+        return `uploaded ${uploaded.length} file(s)`;
+      }
+      const transfers = api.transfers;
       for (const file of list) {
-        await api.call('upload', {
-          remote,
-          path: join(folder, file.name),
-          contentBase64: base64Of(await file.arrayBuffer()),
-          mtimeMs: file.lastModified,
-        });
+        setTransfer({ label: `Uploading ${file.name}`, done: 0, total: file.size });
+        await transfers.upload(remote, join(folder, file.name), file, (sent, total) =>
+          setTransfer({ label: `Uploading ${file.name}`, done: sent, total }),
+        );
       }
       return `uploaded ${list.map((f) => f.name).join(', ')}`;
     });
   };
+  const pickAndUpload = () => {
+    if (remote === undefined) return;
+    if (api.transfers !== undefined) {
+      fileInput.current?.click();
+      return;
+    }
+    act.mutate(async () => {
+      const { uploaded } = await api.call('uploadFromDisk', { remote, folder });
+      return uploaded.length === 0 ? 'nothing uploaded' : `uploaded ${uploaded.length} file(s)`;
+    });
+  };
   const download = (entry: BrowseEntry) => {
     if (remote === undefined) return;
-    act.mutate(async () => {
-      const { contentBase64, fileName } = await api.call('download', { remote, path: entry.path });
-      const url = URL.createObjectURL(new Blob([bytesOf(contentBase64)]));
+    const name = entry.kind === 'dir' ? `${entry.name}.tar` : entry.name;
+    if (api.transfers !== undefined) {
+      // The browser streams it to disk with its own download bar (progress, cancel, where it went).
       const a = document.createElement('a');
-      a.href = url;
-      a.download = fileName;
+      a.href = api.transfers.downloadUrl(remote, entry.path);
+      a.download = name;
       a.click();
-      setTimeout(() => URL.revokeObjectURL(url), 10_000);
-      return `downloaded ${fileName}`;
+      setMessage(`downloading ${name}: see your browser's downloads`);
+      return;
+    }
+    act.mutate(async () => {
+      const { savedTo } = await api.call('downloadToDisk', { remote, path: entry.path });
+      return savedTo === undefined ? 'download cancelled' : `saved ${name} to ${savedTo}`;
     });
   };
   const onDrop = (e: DragEvent) => {
@@ -258,7 +303,7 @@ export function StorageBrowserScreen() {
               type="button"
               disabled={readOnly}
               title={readOnly ? readOnlyWhy : undefined}
-              onClick={() => fileInput.current?.click()}
+              onClick={pickAndUpload}
             >
               Upload…
             </button>
@@ -311,7 +356,17 @@ export function StorageBrowserScreen() {
               Refresh
             </button>
           </div>
-          {act.isPending ? <Loading what="…" /> : null}
+          {transfer !== undefined ? (
+            <div className="progress" data-testid="transfer-progress">
+              <span>
+                {transfer.label}: {formatBytes(transfer.done)}
+                {transfer.total === undefined ? '' : ` of ${formatBytes(transfer.total)}`}
+              </span>
+              <ProgressBar value={transfer.done} max={transfer.total ?? 0} label={transfer.label} />
+            </div>
+          ) : act.isPending ? (
+            <Loading what="…" />
+          ) : null}
           {act.isError ? <ErrorBox error={act.error} /> : null}
           {message !== '' && !act.isPending && !act.isError ? (
             <p role="status" data-testid="storage-status">

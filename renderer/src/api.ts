@@ -1,8 +1,10 @@
+import { TRANSFER_ROUTES } from '../../sync-engine/ui/contract.js';
 import type {
   EventName,
   MethodArgs,
   MethodName,
   MethodResult,
+  RemoteRef,
   ServerMessage,
   TetherEvents,
   UiError,
@@ -21,7 +23,17 @@ export class ApiError extends Error {
 export interface Bridge {
   call(method: string, args: unknown): Promise<{ ok: true; result: unknown } | { ok: false; error: UiError }>;
   onEvent(listener: (event: string, data: unknown) => void): () => void;
+  /** The paths on disk of files dropped on the window ('' for one that is not on disk). */
+  pathsOf(files: File[]): string[];
   readonly native: true;
+}
+
+/** The browser host's streaming transfers (plain HTTP on the page's origin, with the page's token). */
+export interface Transfers {
+  /** PUTs `file` to `path`; `onProgress` follows the bytes sent. Rejects with the engine's error. */
+  upload(remote: RemoteRef, path: string, file: File, onProgress: (sent: number, total: number) => void): Promise<void>;
+  /** The URL the browser downloads a file (or a folder as .tar) from, with its own download UI. */
+  downloadUrl(remote: RemoteRef, path: string): string;
 }
 
 declare global {
@@ -39,6 +51,55 @@ export interface Api {
   readonly native: boolean;
   /** 'open' while the connection to the engine works. */
   onStatus(listener: (status: 'open' | 'closed') => void): () => void;
+  /** Streaming uploads and downloads in a browser; absent in Electron (`uploadFromDisk`, `downloadToDisk`). */
+  readonly transfers?: Transfers;
+  /** Electron: the disk paths of dropped files. */
+  pathsOf?(files: File[]): string[];
+}
+
+function transferUrl(
+  route: string,
+  token: string,
+  remote: RemoteRef,
+  path: string,
+  extra: Record<string, string> = {},
+) {
+  const query = new URLSearchParams({ token, remoteUrl: remote.remoteUrl, path, ...extra });
+  if (remote.kubeconfig !== undefined) query.set('kubeconfig', remote.kubeconfig);
+  return `${route}?${query.toString()}`;
+}
+
+function httpTransfers(token: string): Transfers {
+  return {
+    upload(remote, path, file, onProgress) {
+      const url = transferUrl(TRANSFER_ROUTES.upload, token, remote, path, { mtimeMs: String(file.lastModified) });
+      // XHR rather than fetch: it reports the bytes sent as they go.
+      return new Promise((resolve, reject) => {
+        const xhr = new XMLHttpRequest();
+        xhr.open('PUT', url);
+        xhr.responseType = 'json';
+        xhr.upload.onprogress = (event) => onProgress(event.loaded, event.total);
+        xhr.onload = () => {
+          const body = xhr.response as { ok: true } | { ok: false; error: UiError } | null;
+          if (body?.ok === true) resolve();
+          else
+            reject(
+              new ApiError(
+                body?.ok === false ? body.error : { code: 'internal', message: `upload failed (HTTP ${xhr.status})` },
+              ),
+            );
+        };
+        xhr.onerror = () =>
+          reject(
+            new ApiError({ code: 'remote-unreachable', message: `upload of ${file.name} failed: cannot reach Tether` }),
+          );
+        xhr.send(file);
+      });
+    },
+    downloadUrl(remote, path) {
+      return transferUrl(TRANSFER_ROUTES.download, token, remote, path);
+    },
+  };
 }
 
 /** The browser host's transport: one WebSocket with request ids, reconnecting after a drop. */
@@ -87,6 +148,7 @@ function socketApi(): Api {
 
   return {
     native: false,
+    transfers: httpTransfers(token),
     async call<M extends MethodName>(method: M, args: MethodArgs<M>): Promise<MethodResult<M>> {
       const ws = await opened;
       const id = next++;
@@ -120,6 +182,9 @@ function bridgeApi(bridge: Bridge): Api {
     },
     onStatus() {
       return () => undefined;
+    },
+    pathsOf(files) {
+      return bridge.pathsOf(files);
     },
   };
 }

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -48,6 +48,12 @@ async function untar(archive: Buffer): Promise<[string, string][]> {
   extract.end(archive);
   await done;
   return entries;
+}
+
+/** A transfer route's URL with the host's token (or `token`), for `remoteUrl` and `path`. */
+function transferUrl(route: string, remoteUrl: string, path: string, token = host.token): string {
+  const query = new URLSearchParams({ token, remoteUrl, path });
+  return `http://127.0.0.1:${host.port}${route}?${query.toString()}`;
 }
 
 function connect(options: { token?: string; origin?: string; path?: string } = {}): Promise<WebSocket> {
@@ -170,12 +176,15 @@ describe('browser host', () => {
 
     const ref = { remoteUrl: `file://${remote}` };
     expect(await api.call('makeFolder', { remote: ref, path: 'new' })).toMatchObject({ ok: true });
-    const content = Buffer.from('uploaded').toString('base64');
-    expect(await api.call('upload', { remote: ref, path: 'new/b.txt', contentBase64: content })).toMatchObject({
-      ok: true,
-    });
+    const put = (path: string, body: string, headers: Record<string, string> = {}) =>
+      fetch(transferUrl('/transfer/upload', ref.remoteUrl, path), { method: 'PUT', body, headers });
+    const uploaded = await put('new/b.txt', 'uploaded');
+    expect(uploaded.status).toBe(200);
+    expect(await uploaded.json()).toEqual({ ok: true });
     expect(await readFile(join(remote, 'new', 'b.txt'), 'utf8')).toBe('uploaded');
-    expect(await api.call('upload', { remote: ref, path: 'new/b.txt', contentBase64: content })).toMatchObject({
+    const again = await put('new/b.txt', 'uploaded');
+    expect(again.status).toBe(400);
+    expect(await again.json()).toMatchObject({
       ok: false,
       error: { message: expect.stringContaining('already exists') as unknown },
     });
@@ -187,15 +196,16 @@ describe('browser host', () => {
         { name: 'a.txt', kind: 'file', size: 5 },
       ],
     });
-    expect(await api.call('download', { remote: ref, path: 'new/b.txt' })).toMatchObject({
-      ok: true,
-      result: { contentBase64: content, size: 8, fileName: 'b.txt' },
-    });
+    const file = await fetch(transferUrl('/transfer/download', ref.remoteUrl, 'new/b.txt'));
+    expect(file.status).toBe(200);
+    expect(file.headers.get('content-disposition')).toBe(`attachment; filename="b.txt"; filename*=UTF-8''b.txt`);
+    expect(file.headers.get('content-length')).toBe('8');
+    expect(await file.text()).toBe('uploaded');
     // A folder comes as a tar archive that unpacks into a folder of the same name.
-    const folder = await api.call('download', { remote: ref, path: 'new' });
-    expect(folder).toMatchObject({ ok: true, result: { fileName: 'new.tar' } });
-    const archive = Buffer.from((folder as { result: { contentBase64: string } }).result.contentBase64, 'base64');
-    expect(await untar(archive)).toEqual([
+    const folder = await fetch(transferUrl('/transfer/download', ref.remoteUrl, 'new'));
+    expect(folder.headers.get('content-type')).toBe('application/x-tar');
+    expect(folder.headers.get('content-disposition')).toContain('filename="new.tar"');
+    expect(await untar(Buffer.from(await folder.arrayBuffer()))).toEqual([
       ['new/', ''],
       ['new/b.txt', 'uploaded'],
     ]);
@@ -213,6 +223,59 @@ describe('browser host', () => {
       result: expect.arrayContaining([expect.objectContaining({ kind: 'upload', path: 'a.txt' })]) as unknown,
     });
     ws.close();
+  });
+
+  it('guards the transfer routes like the socket: token, origin, method, length and every argument', async () => {
+    const remote = join(dir, 'guarded');
+    await mkdir(remote);
+    await writeFile(join(remote, 'secret.txt'), 'secret');
+    const remoteUrl = `file://${remote}`;
+    expect((await fetch(transferUrl('/transfer/download', remoteUrl, 'secret.txt', ''))).status).toBe(403);
+    expect((await fetch(transferUrl('/transfer/download', remoteUrl, 'secret.txt', `${host.token}x`))).status).toBe(
+      403,
+    );
+    const foreign = await fetch(transferUrl('/transfer/download', remoteUrl, 'secret.txt'), {
+      headers: { origin: 'http://evil.example' },
+    });
+    expect(foreign.status).toBe(403);
+    const escape = await fetch(transferUrl('/transfer/download', remoteUrl, '../state.db'));
+    expect(escape.status).toBe(400);
+    expect(await escape.json()).toMatchObject({ ok: false, error: { code: 'bad-argument' } });
+    const missing = await fetch(transferUrl('/transfer/download', remoteUrl, 'nope.txt'));
+    expect(missing.status).toBe(404);
+    expect((await fetch(transferUrl('/transfer/download', remoteUrl, 'secret.txt'), { method: 'POST' })).status).toBe(
+      405,
+    );
+    // An upload without a Content-Length (chunked) is refused: the remote needs the real size.
+    const chunked = await fetch(transferUrl('/transfer/upload', remoteUrl, 'c.txt'), {
+      method: 'PUT',
+      body: new Blob(['x']).stream(),
+      duplex: 'half',
+    });
+    expect(chunked.status).toBe(411);
+    // A body shorter than announced stores nothing under the name.
+    const short = await new Promise<number | undefined>((resolve) => {
+      const url = new URL(transferUrl('/transfer/upload', remoteUrl, 'short.txt'));
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port: host.port,
+          method: 'PUT',
+          path: `${url.pathname}${url.search}`,
+          headers: { 'content-length': '10' },
+        },
+        (response) => {
+          response.resume();
+          resolve(response.statusCode);
+        },
+      );
+      req.on('error', () => resolve(undefined));
+      req.write('12345');
+      setImmediate(() => req.destroy());
+    });
+    expect(short === undefined || short >= 400).toBe(true);
+    await expect.poll(async () => (await readdir(remote)).sort()).toEqual(['secret.txt']);
+    expect(await readFile(join(remote, 'secret.txt'), 'utf8')).toBe('secret');
   });
 
   it('pauses a pair: a paused pair refuses to sync until resumed', async () => {

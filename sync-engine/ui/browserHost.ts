@@ -1,4 +1,4 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
@@ -7,7 +7,9 @@ import { extname, join } from 'node:path';
 import { WebSocketServer } from 'ws';
 import type { WebSocket } from 'ws';
 import { TetherError } from '../errors.js';
+import { TRANSFER_ROUTES } from './contract.js';
 import type { ClientMessage, ServerMessage } from './contract.js';
+import { sameToken, serveTransfer } from './transferRoutes.js';
 import { isMethodName } from './schemas.js';
 import type { UiService } from './service.js';
 
@@ -45,13 +47,6 @@ const TYPES: Record<string, string> = {
 /** Files the host serves: the renderer's build output and nothing else (no path from the request reaches the disk). */
 const FILES = new Set(['/index.html', '/app.js', '/app.css', '/icon.svg']);
 
-function sameToken(given: string | null, token: string): boolean {
-  if (given === null) return false;
-  const a = Buffer.from(given);
-  const b = Buffer.from(token);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
 function securityHeaders(port: number): Record<string, string> {
   return {
     'Content-Security-Policy': [
@@ -59,7 +54,8 @@ function securityHeaders(port: number): Record<string, string> {
       "script-src 'self'",
       "style-src 'self'",
       "img-src 'self' data: blob:",
-      `connect-src ws://127.0.0.1:${port} ws://localhost:${port}`,
+      // The socket, and the streaming transfer routes (uploads go up with XHR, for their progress).
+      `connect-src ws://127.0.0.1:${port} ws://localhost:${port} http://127.0.0.1:${port} http://localhost:${port}`,
       "base-uri 'none'",
       "form-action 'none'",
       "frame-ancestors 'none'",
@@ -83,6 +79,10 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
       const url = new URL(request.url ?? '/', 'http://127.0.0.1');
       if (!loopbackHost(request.headers.host, port)) {
         response.writeHead(421, { 'Content-Type': 'text/plain' }).end('misdirected request\n');
+        return;
+      }
+      if (url.pathname === TRANSFER_ROUTES.upload || url.pathname === TRANSFER_ROUTES.download) {
+        await serveTransfer(request, response, url, { service: options.service, token, port });
         return;
       }
       if (request.method !== 'GET' && request.method !== 'HEAD') {
@@ -116,7 +116,8 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
     })();
   });
 
-  const wss = new WebSocketServer({ noServer: true, maxPayload: 128 * 1024 * 1024 });
+  // Calls are small JSON (file contents travel over the transfer routes, never the socket).
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 16 * 1024 * 1024 });
   server.on('upgrade', (request, socket, head) => {
     const url = new URL(request.url ?? '/', 'http://127.0.0.1');
     const origin = request.headers.origin;

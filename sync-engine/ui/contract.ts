@@ -240,13 +240,18 @@ export interface TetherApi {
   /** The user's rights on a remote (upload, new folder and delete are refused when `canWrite` is false). */
   storageAccess(args: { remote: RemoteRef }): Promise<RemoteAccess>;
   makeFolder(args: { remote: RemoteRef; path: string }): Promise<void>;
-  /** Writes one file (content base64); replaces nothing: an existing file at `path` is an error. */
-  upload(args: { remote: RemoteRef; path: string; contentBase64: string; mtimeMs?: number }): Promise<void>;
-  /** Reads one file, or a folder as a tar archive (base64; `fileName` is what to save it as). */
-  download(args: {
-    remote: RemoteRef;
-    path: string;
-  }): Promise<{ contentBase64: string; size: number; fileName: string }>;
+  /**
+   * Desktop app only (native dialogs): uploads files from this computer into `folder`, streamed from disk;
+   * `localPaths` are files the user dropped on the window, else the native file picker asks. The browser host
+   * refuses it: a browser uploads through `TRANSFER_ROUTES.upload`.
+   */
+  uploadFromDisk(args: { remote: RemoteRef; folder: string; localPaths?: string[] }): Promise<{ uploaded: string[] }>;
+  /**
+   * Desktop app only: downloads a file, or a folder as a tar archive, to where the native save dialog says,
+   * streamed to disk. `savedTo` is absent when the user cancelled. The browser host refuses it (see
+   * `TRANSFER_ROUTES.download`).
+   */
+  downloadToDisk(args: { remote: RemoteRef; path: string }): Promise<{ savedTo?: string }>;
   /** Deletes files and folders (folders with everything below them). */
   deleteEntries(args: { remote: RemoteRef; paths: string[] }): Promise<{ removed: number }>;
   listActivity(args: { pair?: string; level?: ActivityLevel; kind?: string; limit?: number }): Promise<ActivityView[]>;
@@ -292,8 +297,8 @@ export const METHOD_NAMES = [
   'browse',
   'storageAccess',
   'makeFolder',
-  'upload',
-  'download',
+  'uploadFromDisk',
+  'downloadToDisk',
   'deleteEntries',
   'listActivity',
   'listConflicts',
@@ -309,8 +314,42 @@ export const METHOD_NAMES = [
   'largestFolders',
 ] as const satisfies readonly MethodName[];
 
+/**
+ * The browser host's streaming transfers: plain HTTP on the page's own origin, guarded by the same token as
+ * the page and the socket (`token` in the query), every argument validated like a method's.
+ * - `PUT upload?token&remoteUrl[&kubeconfig]&path[&mtimeMs]` with the file as the raw body and its
+ *   Content-Length; answers `{ ok: true }` or `{ ok: false, error }` (JSON) once the file is in place.
+ * - `GET download?token&remoteUrl[&kubeconfig]&path`: the file, or a folder as a tar archive, as an
+ *   attachment (Content-Disposition names it).
+ */
+export const TRANSFER_ROUTES = { upload: '/transfer/upload', download: '/transfer/download' } as const;
+
+/** The query of a transfer route, once validated. */
+export interface UploadQuery {
+  readonly remote: RemoteRef;
+  readonly path: string;
+  readonly mtimeMs?: number;
+}
+export interface DownloadQuery {
+  readonly remote: RemoteRef;
+  readonly path: string;
+}
+
+/** A transfer the engine runs for the desktop app (`uploadFromDisk`, `downloadToDisk`), as it goes. */
+export interface TransferProgress {
+  readonly id: number;
+  readonly direction: 'upload' | 'download';
+  /** The remote path, for messages. */
+  readonly path: string;
+  readonly bytesDone: number;
+  readonly bytesTotal?: number;
+  readonly done: boolean;
+  readonly error?: string;
+}
+
 /** Events the engine pushes to the UI. */
 export interface TetherEvents {
+  transfer: TransferProgress;
   progress: { readonly pair: string; readonly progress: Progress };
   /** A pair was added, removed, or changed state: refetch the list. */
   pairsChanged: Record<string, never>;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { TetherError } from '../errors.js';
 import { METHOD_NAMES } from './contract.js';
-import { isMethodName, parseArgs, SCHEMAS } from './schemas.js';
+import { isMethodName, parseArgs, parseTransferQuery, SCHEMAS } from './schemas.js';
 
 describe('UI argument validation', () => {
   it('has a schema for every contract method and no other', () => {
@@ -30,7 +30,9 @@ describe('UI argument validation', () => {
     ['.. in a browse path', 'browse', { remote, path: 'a/../../etc' }, /".." segment/],
     ['absolute browse path', 'browse', { remote, path: '/etc' }, /absolute|empty segment/],
     ['delete of the root', 'deleteEntries', { remote, paths: [''] }, /root/],
-    ['upload that is not base64', 'upload', { remote, path: 'x', contentBase64: '%%%' }, /base64/i],
+    ['upload from a relative local path', 'uploadFromDisk', { remote, folder: '', localPaths: ['a.txt'] }, /absolute/],
+    ['upload into a folder with ..', 'uploadFromDisk', { remote, folder: '../x' }, /".." segment/],
+    ['download of the root', 'downloadToDisk', { remote, path: '' }, /root/],
     ['NUL in a remote URL', 'browse', { remote: { remoteUrl: 'phfs://a\0' }, path: '' }, /NUL/],
     ['namespace that is not a DNS label', 'listPvcs', { context: 'alice', namespace: 'A_B' }, /namespace/],
     [
@@ -80,5 +82,40 @@ describe('UI argument validation', () => {
     expect(parseArgs('quotaReport', quota)).toEqual(quota);
     const claim = { context: 'bob', namespace: 'group-vision', pvc: 'vision-datasets', depth: 2, limit: 10 };
     expect(parseArgs('largestFolders', claim)).toEqual(claim);
+  });
+
+  const transferRejected: [string, 'upload' | 'download', string, RegExp][] = [
+    ['no remote', 'download', 'path=a.txt', /remote\.remoteUrl/],
+    ['no path', 'download', 'remoteUrl=phfs://g', /path/],
+    ['.. in the path', 'download', 'remoteUrl=phfs://g&path=a/../../etc/passwd', /".." segment/],
+    ['the root', 'upload', 'remoteUrl=phfs://g&path=', /root/],
+    ['a relative kubeconfig', 'download', 'remoteUrl=pvc://ns/c&path=a&kubeconfig=kc', /absolute/],
+    ['an mtime that is not a number', 'upload', 'remoteUrl=phfs://g&path=a&mtimeMs=yesterday', /mtimeMs/],
+    ['an mtime on a download', 'download', 'remoteUrl=phfs://g&path=a&mtimeMs=1', /mtimeMs|Unrecognized/],
+    ['a key given twice', 'download', 'remoteUrl=phfs://g&path=a&path=b', /path is given twice/],
+    ['an unknown key', 'download', 'remoteUrl=phfs://g&path=a&offset=5', /offset|Unrecognized/],
+  ];
+  it.each(transferRejected)('rejects a transfer query with %s', (_what, kind, query, message) => {
+    expect(() => parseTransferQuery(kind, new URLSearchParams(query))).toThrow(message);
+    expect(() => parseTransferQuery(kind, new URLSearchParams(query))).toThrow(TetherError);
+  });
+
+  it('reads a transfer query into its typed argument (the token is left to the host)', () => {
+    expect(
+      parseTransferQuery(
+        'upload',
+        new URLSearchParams({
+          token: 't',
+          remoteUrl: 'pvc://ns/c',
+          kubeconfig: '/k',
+          path: 'a b/ü.txt',
+          mtimeMs: '1700000000123',
+        }),
+      ),
+    ).toEqual({ remote: { remoteUrl: 'pvc://ns/c', kubeconfig: '/k' }, path: 'a b/ü.txt', mtimeMs: 1700000000123 });
+    expect(parseTransferQuery('download', new URLSearchParams('remoteUrl=phfs%3A%2F%2Fg&path=x'))).toEqual({
+      remote: { remoteUrl: 'phfs://g' },
+      path: 'x',
+    });
   });
 });

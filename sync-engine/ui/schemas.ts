@@ -3,7 +3,7 @@ import { invalidPathReason } from '../core/entry.js';
 import { COMPARE_MODES, SYNC_MODES } from '../core/plan.js';
 import { TetherError } from '../errors.js';
 import { invalidPairNameReason } from '../state/store.js';
-import type { MethodArgs, MethodName } from './contract.js';
+import type { DownloadQuery, MethodArgs, MethodName, UploadQuery } from './contract.js';
 
 /**
  * Runtime checks of every argument that crosses the UI boundary (from a browser tab over the WebSocket, or from
@@ -61,13 +61,12 @@ export const SCHEMAS = {
   browse: z.strictObject({ remote, path: relativePath }),
   storageAccess: z.strictObject({ remote }),
   makeFolder: z.strictObject({ remote, path: nonRootPath }),
-  upload: z.strictObject({
+  uploadFromDisk: z.strictObject({
     remote,
-    path: nonRootPath,
-    contentBase64: z.base64().max(96 * 1024 * 1024),
-    mtimeMs: z.number().nonnegative().optional(),
+    folder: relativePath,
+    localPaths: z.array(absolutePath).min(1).max(1000).optional(),
   }),
-  download: z.strictObject({ remote, path: nonRootPath }),
+  downloadToDisk: z.strictObject({ remote, path: nonRootPath }),
   deleteEntries: z.strictObject({ remote, paths: z.array(nonRootPath).min(1).max(10_000) }),
   listActivity: z.strictObject({
     pair: pairName.optional(),
@@ -140,4 +139,49 @@ export function parseArgs<M extends MethodName>(method: M, args: unknown): Metho
   }
   // The schema describes exactly MethodArgs<M> (checked by the table test against the contract's examples).
   return result.data as MethodArgs<M>;
+}
+
+/** The streaming routes' queries (`TRANSFER_ROUTES`), checked like a method's argument. */
+export const TRANSFER_SCHEMAS = {
+  upload: z.strictObject({ remote, path: nonRootPath, mtimeMs: z.number().nonnegative().optional() }),
+  download: z.strictObject({ remote, path: nonRootPath }),
+};
+
+export interface TransferQueries {
+  upload: UploadQuery;
+  download: DownloadQuery;
+}
+
+/**
+ * A transfer route's URL query as its typed argument: `remoteUrl`, `kubeconfig`, `path` and (uploads)
+ * `mtimeMs`, each at most once; `token` is the host's business and skipped. Throws `bad-argument`.
+ */
+export function parseTransferQuery<K extends keyof TransferQueries>(
+  kind: K,
+  query: URLSearchParams,
+): TransferQueries[K] {
+  const seen = new Map<string, string>();
+  for (const [key, value] of query) {
+    if (key === 'token') continue;
+    if (seen.has(key)) throw new TetherError('bad-argument', `${kind}: ${key} is given twice`);
+    seen.set(key, value);
+  }
+  const { remoteUrl, kubeconfig, path, mtimeMs, ...rest } = Object.fromEntries(seen);
+  const mtime = mtimeMs === undefined ? undefined : Number(mtimeMs);
+  const args = {
+    ...rest,
+    remote: { remoteUrl, ...(kubeconfig === undefined ? {} : { kubeconfig }) },
+    path,
+    ...(mtime === undefined ? {} : { mtimeMs: mtime }),
+  };
+  const result = TRANSFER_SCHEMAS[kind].safeParse(args);
+  if (!result.success) {
+    const issues = result.error.issues
+      .slice(0, 5)
+      .map((issue) => `${issue.path.length === 0 ? 'query' : issue.path.join('.')}: ${issue.message}`)
+      .join('; ');
+    throw new TetherError('bad-argument', `${kind}: invalid query (${issues})`);
+  }
+  // The schema describes exactly TransferQueries[K] (checked by the table test).
+  return result.data as TransferQueries[K];
 }

@@ -1,21 +1,25 @@
-import { Readable } from 'node:stream';
-import tar from 'tar-stream';
+import type { Readable, Writable } from 'node:stream';
+import pLimit from 'p-limit';
 import { baseName, parentOf } from '../core/entry.js';
 import type { Entry, Problem } from '../core/entry.js';
 import type { Endpoint, IncomingFile } from '../endpoints/endpoint.js';
 import { openRemote } from '../endpoints/open.js';
 import { formatRemoteUrl, parseRemoteUrl } from '../endpoints/remoteUrl.js';
-import { TetherError } from '../errors.js';
+import { flattenError, TetherError } from '../errors.js';
 import type { BrowseEntry, RemoteAccess } from './contract.js';
 import { readOnlyMessage, remoteAccess } from './storageAccess.js';
+import { exactLength, streamFile, streamFolderTar } from './transfers.js';
+import type { DownloadInfo } from './transfers.js';
 
 /**
  * The storage browser's engine side: one open endpoint per remote (a PVC's helper pod is slow to start, so it is
- * kept while the user browses and closed after `idleMs` without use), and its last listing, indexed by folder.
- * Every change made here drops the listing, so the next `browse` shows the truth.
+ * kept while the user browses and closed after `idleMs` without use). Browsing lists one folder at a time with
+ * the endpoint's `listFolder`; an endpoint without it is scanned whole once, and that listing is indexed by
+ * folder and dropped by every change made here, so the next `browse` shows the truth.
  */
 interface OpenRemote {
   readonly endpoint: Endpoint;
+  /** The whole-tree listing, only for endpoints without `listFolder`. */
   listing: Promise<Map<string, Entry[]>> | undefined;
   timer: NodeJS.Timeout | undefined;
   busy: number;
@@ -30,6 +34,14 @@ export interface StorageBrowserOptions {
   readonly access?: (url: string, options: Record<string, unknown>) => Promise<RemoteAccess>;
   /** How long an answer of `access` is reused (default 30 s: a role granted meanwhile shows soon). */
   readonly accessTtlMs?: number;
+  /** Folders listed at once when walking a subtree for a delete or a download (default 4). */
+  readonly walkConcurrency?: number;
+}
+
+export interface TransferHooks {
+  readonly signal?: AbortSignal;
+  /** Bytes moved so far, in increments. */
+  readonly onBytes?: (bytes: number) => void;
 }
 
 export class StorageBrowser {
@@ -39,12 +51,14 @@ export class StorageBrowser {
   readonly #access: (url: string, options: Record<string, unknown>) => Promise<RemoteAccess>;
   readonly #accessTtlMs: number;
   readonly #accessCache = new Map<string, { at: number; answer: Promise<RemoteAccess> }>();
+  readonly #walkConcurrency: number;
 
   constructor(options: StorageBrowserOptions = {}) {
     this.#idleMs = options.idleMs ?? 60_000;
     this.#open = options.open ?? ((url, opts) => openRemote(url, { options: opts }));
     this.#access = options.access ?? remoteAccess;
     this.#accessTtlMs = options.accessTtlMs ?? 30_000;
+    this.#walkConcurrency = options.walkConcurrency ?? 4;
   }
 
   /** The user's rights on a remote (see `remoteAccess`), reused for `accessTtlMs`. */
@@ -59,20 +73,13 @@ export class StorageBrowser {
     return answer;
   }
 
-  /** Refuses a change up front, with one clear error, where the user's rights say it cannot work. */
-  async #assertWritable(url: string, options: Record<string, unknown>, what: string): Promise<void> {
-    const access = await this.access(url, options);
-    if (access.canWrite !== false) return;
-    throw new TetherError('permission-denied', readOnlyMessage(what, formatRemoteUrl(parseRemoteUrl(url)), access));
-  }
-
   async browse(url: string, options: Record<string, unknown>, path: string): Promise<BrowseEntry[]> {
     return this.#use(url, options, async (remote) => {
-      const index = await this.#listing(remote);
-      if (path !== '' && !index.has(path)) {
-        throw new TetherError('not-found', `${path} is not a folder in ${remote.endpoint.displayName}`);
-      }
-      return (index.get(path) ?? []).map((e) => ({
+      const children = [...(await this.#children(remote, path))];
+      children.sort((a, b) =>
+        a.kind === b.kind ? (a.path < b.path ? -1 : a.path > b.path ? 1 : 0) : a.kind === 'dir' ? -1 : 1,
+      );
+      return children.map((e) => ({
         name: baseName(e.path),
         path: e.path,
         kind: e.kind,
@@ -80,6 +87,11 @@ export class StorageBrowser {
         mtimeMs: e.mtimeMs,
       }));
     });
+  }
+
+  /** The entry at `path` (a file or folder), as its parent folder lists it now; undefined when there is none. */
+  async stat(url: string, options: Record<string, unknown>, path: string): Promise<Entry | undefined> {
+    return this.#use(url, options, (remote) => this.#entryAt(remote, path));
   }
 
   /** Every entry below the remote's root, listed now (the Quotas page's drill-down). */
@@ -96,100 +108,87 @@ export class StorageBrowser {
     });
   }
 
+  /**
+   * Writes one file from `source`, which must carry exactly `size` bytes (a shorter or longer stream stores
+   * nothing). Replaces nothing: an existing entry at `path` is an error. Memory stays bounded whatever the size.
+   */
   async upload(
     url: string,
     options: Record<string, unknown>,
     path: string,
-    content: Buffer,
+    source: Readable,
+    size: number,
     mtimeMs: number,
+    hooks: TransferHooks = {},
   ): Promise<void> {
     await this.#assertWritable(url, options, `upload ${path}`);
     await this.#use(url, options, async (remote) => {
-      const index = await this.#listing(remote);
-      if ((index.get(parentOf(path)) ?? []).some((e) => e.path === path)) {
+      let siblings: readonly Entry[];
+      try {
+        siblings = await this.#children(remote, parentOf(path));
+      } catch (error) {
+        if (flattenError(error).code !== 'not-found') throw error;
+        // A parent folder that does not exist yet holds nothing to clash with: create it (and those above it).
+        const chain: Entry[] = [];
+        for (let dir = parentOf(path); dir !== ''; dir = parentOf(dir))
+          chain.unshift({ path: dir, kind: 'dir', size: 0, mtimeMs: Date.now(), executable: false });
+        failOnProblems(`create the folder ${parentOf(path)}`, await remote.endpoint.mkdirs(chain));
+        siblings = [];
+      }
+      if (siblings.some((e) => e.path === path)) {
         throw new TetherError(
           'bad-argument',
           `${path} already exists in ${remote.endpoint.displayName}; delete it first`,
         );
       }
-      const entry: Entry = {
-        path,
-        kind: 'file',
-        size: content.length,
-        mtimeMs: Math.floor(mtimeMs),
-        executable: false,
-      };
+      const entry: Entry = { path, kind: 'file', size, mtimeMs: Math.floor(mtimeMs), executable: false };
       const problems: Problem[] = [];
       remote.listing = undefined;
+      const stream = exactLength(source, size, `upload of ${path}`, hooks.onBytes);
       async function* incoming(): AsyncGenerator<IncomingFile> {
-        yield { path, entry, offset: 0, stream: Readable.from([content]) };
+        yield { path, entry, offset: 0, stream };
         await Promise.resolve();
       }
       await remote.endpoint.writeFiles([{ path, entry, offset: 0 }], incoming(), {
         onProblem: (problem) => problems.push(problem),
+        ...(hooks.signal === undefined ? {} : { signal: hooks.signal }),
       });
       failOnProblems(`upload ${path}`, problems);
     });
   }
 
   /**
-   * A file's content, or for a folder a tar archive of everything below it (paths relative to the folder's
-   * parent, so it unpacks into a folder of the same name). At most `maxBytes` of content either way.
+   * Streams a file, or a folder as a tar archive of everything below it (paths relative to the folder's parent,
+   * so it unpacks into a folder of the same name), into the sink `start` returns once the download's name and
+   * size are known. Resolves when the sink has everything; memory stays bounded whatever the size.
    */
   async download(
     url: string,
     options: Record<string, unknown>,
     path: string,
-    maxBytes = 64 * 1024 * 1024,
-  ): Promise<{ content: Buffer; fileName: string }> {
-    return this.#use(url, options, async (remote) => {
-      const index = await this.#listing(remote);
-      const entry = index.get(parentOf(path))?.find((e) => e.path === path);
-      if (entry === undefined || entry.kind === 'symlink') {
+    start: (info: DownloadInfo) => Writable,
+    hooks: TransferHooks = {},
+  ): Promise<void> {
+    await this.#use(url, options, async (remote) => {
+      const entry = await this.#entryAt(remote, path);
+      if (entry?.kind !== 'file' && entry?.kind !== 'dir') {
         throw new TetherError('not-found', `${path} is not a file or folder in ${remote.endpoint.displayName}`);
       }
-      const files: Entry[] = [];
-      const dirs: Entry[] = [];
-      const walk = (e: Entry): void => {
-        if (e.kind === 'file') files.push(e);
-        if (e.kind !== 'dir') return;
-        dirs.push(e);
-        for (const child of index.get(e.path) ?? []) walk(child);
-      };
-      walk(entry);
-      const total = files.reduce((sum, f) => sum + f.size, 0);
-      if (total > maxBytes) {
-        throw new TetherError(
-          'bad-argument',
-          `${path} holds ${total} bytes, more than the ${maxBytes} a download here may carry; pair it with a local folder instead`,
-        );
+      if (entry.kind === 'file') {
+        const sink = start({ fileName: baseName(path), kind: 'file', size: entry.size, mtimeMs: entry.mtimeMs });
+        await streamFile(remote.endpoint, entry, sink, hooks);
+        return;
       }
-      const contents = new Map<string, Buffer>();
-      for await (const file of remote.endpoint.readFiles(files.map((f) => ({ path: f.path, entry: f, offset: 0 })))) {
-        const chunks: Buffer[] = [];
-        for await (const chunk of file.stream) chunks.push(chunk as Buffer);
-        contents.set(file.path, Buffer.concat(chunks));
-      }
-      if (entry.kind === 'file') return { content: contents.get(path) ?? Buffer.alloc(0), fileName: baseName(path) };
+      const tree = await this.#subtree(remote, entry);
       const strip = parentOf(path) === '' ? 0 : parentOf(path).length + 1;
-      const pack = tar.pack();
-      const archive = new Promise<Buffer>((resolve, reject) => {
-        const chunks: Buffer[] = [];
-        pack.on('data', (chunk: unknown) => chunks.push(chunk as Buffer));
-        pack.on('end', () => resolve(Buffer.concat(chunks)));
-        pack.on('error', reject);
-      });
-      for (const dir of dirs) {
-        pack.entry({ name: `${dir.path.slice(strip)}/`, type: 'directory', mode: 0o755, mtime: new Date(dir.mtimeMs) });
-      }
-      for (const file of files) {
-        pack.entry(
-          { name: file.path.slice(strip), mode: file.executable ? 0o755 : 0o644, mtime: new Date(file.mtimeMs) },
-          contents.get(file.path) ?? Buffer.alloc(0),
-        );
-      }
-      pack.finalize();
-      return { content: await archive, fileName: `${baseName(path)}.tar` };
+      const sink = start({ fileName: `${baseName(path)}.tar`, kind: 'folder', mtimeMs: entry.mtimeMs });
+      await streamFolderTar(
+        remote.endpoint,
+        { dirs: tree.filter((e) => e.kind === 'dir'), files: tree.filter((e) => e.kind === 'file') },
+        strip,
+        sink,
+        hooks,
+      );
     });
   }
 
@@ -200,18 +199,11 @@ export class StorageBrowser {
       `delete ${paths.length === 1 ? (paths[0] ?? '') : `${paths.length} items`}`,
     );
     return this.#use(url, options, async (remote) => {
-      const index = await this.#listing(remote);
-      const byPath = new Map<string, Entry>();
-      for (const list of index.values()) for (const e of list) byPath.set(e.path, e);
       const doomed = new Map<string, Entry>();
-      const add = (entry: Entry): void => {
-        doomed.set(entry.path, entry);
-        for (const child of index.get(entry.path) ?? []) add(child);
-      };
       for (const path of paths) {
-        const entry = byPath.get(path);
+        const entry = await this.#entryAt(remote, path);
         if (entry === undefined) throw new TetherError('not-found', `${path} is not in ${remote.endpoint.displayName}`);
-        add(entry);
+        for (const e of entry.kind === 'dir' ? await this.#subtree(remote, entry) : [entry]) doomed.set(e.path, e);
       }
       // Children before parents, as `remove` requires.
       const ordered = [...doomed.values()].sort((a, b) => b.path.split('/').length - a.path.split('/').length);
@@ -232,6 +224,48 @@ export class StorageBrowser {
       clearTimeout(remote.timer);
       await remote.endpoint.close().catch(() => undefined);
     }
+  }
+
+  /** Refuses a change up front, with one clear error, where the user's rights say it cannot work. */
+  async #assertWritable(url: string, options: Record<string, unknown>, what: string): Promise<void> {
+    const access = await this.access(url, options);
+    if (access.canWrite !== false) return;
+    throw new TetherError('permission-denied', readOnlyMessage(what, formatRemoteUrl(parseRemoteUrl(url)), access));
+  }
+
+  /** A folder's direct children: `listFolder` where the endpoint has it, else the indexed whole-tree listing. */
+  async #children(remote: OpenRemote, path: string): Promise<readonly Entry[]> {
+    const endpoint = remote.endpoint;
+    if (endpoint.listFolder !== undefined) return endpoint.listFolder(path);
+    const index = await this.#listing(remote);
+    const children = index.get(path);
+    if (children === undefined && path !== '') {
+      throw new TetherError('not-found', `${path} is not a folder in ${endpoint.displayName}`);
+    }
+    return children ?? [];
+  }
+
+  /** The entry at `path` as its parent folder lists it, or undefined. */
+  async #entryAt(remote: OpenRemote, path: string): Promise<Entry | undefined> {
+    try {
+      return (await this.#children(remote, parentOf(path))).find((e) => e.path === path);
+    } catch (error) {
+      if (flattenError(error).code === 'not-found') return undefined;
+      throw error;
+    }
+  }
+
+  /** A folder and everything below it, folder by folder (`walkConcurrency` listings at once), parents first. */
+  async #subtree(remote: OpenRemote, root: Entry): Promise<Entry[]> {
+    const limit = pLimit(this.#walkConcurrency);
+    const found: Entry[] = [root];
+    const walk = async (dir: Entry): Promise<void> => {
+      const children = await limit(() => this.#children(remote, dir.path));
+      found.push(...children);
+      await Promise.all(children.filter((c) => c.kind === 'dir').map(walk));
+    };
+    await walk(root);
+    return found.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   }
 
   async #use<T>(url: string, options: Record<string, unknown>, work: (remote: OpenRemote) => Promise<T>): Promise<T> {
@@ -278,11 +312,6 @@ export class StorageBrowser {
         let siblings = index.get(parent);
         if (siblings === undefined) index.set(parent, (siblings = []));
         siblings.push(entry);
-      }
-      for (const list of index.values()) {
-        list.sort((a, b) =>
-          a.kind === b.kind ? (a.path < b.path ? -1 : a.path > b.path ? 1 : 0) : a.kind === 'dir' ? -1 : 1,
-        );
       }
       return index;
     });

@@ -1,11 +1,12 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StateStore } from '../../sync-engine/state/store.js';
 import { UiService } from '../../sync-engine/ui/service.js';
-import { startTestLab } from '../lab/helpers.js';
+import { run, startTestLab } from '../lab/helpers.js';
 import type { TestLab } from '../lab/helpers.js';
 import { collectPageErrors, launchChromium, screenshot, startUiHost } from './helpers.js';
 import type { UiHost } from './helpers.js';
@@ -105,6 +106,70 @@ describe('storage browser: your level on the remote', () => {
     const listed = await lab.kubectl(['exec', '-n', 'group-vision', 'vision-data-viewer', '--', 'ls', '/data']);
     expect(listed.stdout).not.toContain('bob-was-here');
     expect(listed.stdout).toContain('datasets');
+    expect(pageErrors).toEqual([]);
+  });
+});
+
+describe('storage browser: streaming uploads and downloads in the browser', () => {
+  it('uploads through the file picker (80 MiB, more than the old cap) and downloads a file and a folder', async () => {
+    const remote = join(work, 'remote');
+    await mkdir(join(remote, 'shared', 'sub'), { recursive: true });
+    await writeFile(join(remote, 'shared', 'notes.txt'), 'remote notes\n');
+    await writeFile(join(remote, 'shared', 'sub', 'deep.txt'), 'deep\n');
+    const big = join(work, 'big.bin');
+    const block = randomBytes(1024 * 1024);
+    await writeFile(big, Buffer.concat(Array.from({ length: 80 }, (_, i) => Buffer.concat([Buffer.from([i]), block]))));
+    const bigHash = createHash('sha256')
+      .update(await readFile(big))
+      .digest('hex');
+
+    await openRemote(`file://${remote}`);
+    await page.getByRole('button', { name: 'shared', exact: true }).click();
+    await page.getByTestId('entry-notes.txt').waitFor();
+    expect(await page.getByTestId('storage-level').textContent()).toBe('Write');
+    expect(await page.getByTestId('read-only-note').count()).toBe(0);
+
+    const small = join(work, 'from the browser ✓.txt');
+    await writeFile(small, 'hello from Chromium\n');
+    // The progress bar shows while a file goes up (recorded by the page itself: the upload may be quick).
+    await page.evaluate(`window.sawProgress = false;
+      new MutationObserver(() => {
+        if (document.querySelector('[data-testid=transfer-progress] progress') !== null) window.sawProgress = true;
+      }).observe(document.body, { subtree: true, childList: true, attributes: true });`);
+    await page.getByTestId('upload-input').setInputFiles([big, small]);
+    await page.getByTestId('entry-big.bin').waitFor({ timeout: 60_000 });
+    await page.getByTestId('entry-from the browser ✓.txt').waitFor();
+    expect(
+      createHash('sha256')
+        .update(await readFile(join(remote, 'shared', 'big.bin')))
+        .digest('hex'),
+    ).toBe(bigHash);
+    expect(await readFile(join(remote, 'shared', 'from the browser ✓.txt'), 'utf8')).toBe('hello from Chromium\n');
+    expect(await page.evaluate('window.sawProgress')).toBe(true);
+
+    const [file] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'download big.bin' }).click(),
+    ]);
+    expect(file.suggestedFilename()).toBe('big.bin');
+    await file.saveAs(join(work, 'saved-big.bin'));
+    expect(
+      createHash('sha256')
+        .update(await readFile(join(work, 'saved-big.bin')))
+        .digest('hex'),
+    ).toBe(bigHash);
+
+    const [folder] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'download sub' }).click(),
+    ]);
+    expect(folder.suggestedFilename()).toBe('sub.tar');
+    await folder.saveAs(join(work, 'sub.tar'));
+    await mkdir(join(work, 'unpacked'));
+    const untarred = await run('tar', ['-xf', join(work, 'sub.tar'), '-C', join(work, 'unpacked')]);
+    expect(untarred.code).toBe(0);
+    expect(await readFile(join(work, 'unpacked', 'sub', 'deep.txt'), 'utf8')).toBe('deep\n');
+    await screenshot(page, 'storage-transfers');
     expect(pageErrors).toEqual([]);
   });
 });

@@ -1,12 +1,11 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import pLimit from 'p-limit';
 import type { Entry } from '../../core/entry.js';
 import { invalidPathReason } from '../../core/entry.js';
 import { isEngineTemporary } from '../../core/temporaries.js';
 import { TetherError } from '../../errors.js';
 import type { ReadOptions } from '../endpoint.js';
-import { errnoOf, lstatOrUndefined, messageOf } from './fsUtil.js';
+import { errnoOf, lstatSyncOrUndefined, messageOf } from './fsUtil.js';
 import type { RootedPaths } from './paths.js';
 
 /**
@@ -44,31 +43,41 @@ export async function listLocalFolder(
       { cause: error },
     );
   }
-  const limit = pLimit(32);
-  const listed = await Promise.all(
-    names.map((raw) =>
-      limit(async (): Promise<Entry | undefined> => {
-        options.signal?.throwIfAborted();
-        const name = raw.toString('utf8');
-        if (!Buffer.from(name, 'utf8').equals(raw)) return undefined;
-        if (isEngineTemporary(name) || name.includes('\\')) return undefined;
-        const child = path === '' ? name : `${path}/${name}`;
-        if (invalidPathReason(child) !== undefined) return undefined;
-        let stats;
-        try {
-          stats = await lstatOrUndefined(join(abs, name));
-        } catch (error) {
-          throw new TetherError('listing-failed', `unable to examine ${child} in ${displayName}: ${messageOf(error)}`, {
-            cause: error,
-          });
-        }
-        if (stats === undefined) return undefined; // Deleted while we looked: it is simply gone.
-        const mtimeMs = Math.trunc(stats.mtimeMs);
-        if (stats.isDirectory()) return { path: child, kind: 'dir', size: 0, mtimeMs, executable: false };
-        if (!stats.isFile()) return undefined;
-        return { path: child, kind: 'file', size: stats.size, mtimeMs, executable: (stats.mode & 0o100) !== 0 };
-      }),
-    ),
-  );
-  return listed.filter((e): e is Entry => e !== undefined).sort((a, b) => (a.path < b.path ? -1 : 1));
+  // Synchronous lstat in batches, yielding to the event loop between them: for a folder of 100,000 names this
+  // is several times faster than one promise per name, and no batch holds the loop for long.
+  const listed: Entry[] = [];
+  for (let start = 0; start < names.length; start += BATCH) {
+    options.signal?.throwIfAborted();
+    if (start > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    for (const raw of names.slice(start, start + BATCH)) {
+      const entry = examine(abs, path, raw, displayName);
+      if (entry !== undefined) listed.push(entry);
+    }
+  }
+  return listed.sort((a, b) => (a.path < b.path ? -1 : 1));
+}
+
+/** Names examined between two yields to the event loop. */
+const BATCH = 1000;
+
+/** One name of the folder as an entry, or undefined when the scan would leave it out. */
+function examine(abs: string, path: string, raw: Buffer, displayName: string): Entry | undefined {
+  const name = raw.toString('utf8');
+  if (!Buffer.from(name, 'utf8').equals(raw)) return undefined;
+  if (isEngineTemporary(name) || name.includes('\\')) return undefined;
+  const child = path === '' ? name : `${path}/${name}`;
+  if (invalidPathReason(child) !== undefined) return undefined;
+  let stats;
+  try {
+    stats = lstatSyncOrUndefined(join(abs, name));
+  } catch (error) {
+    throw new TetherError('listing-failed', `unable to examine ${child} in ${displayName}: ${messageOf(error)}`, {
+      cause: error,
+    });
+  }
+  if (stats === undefined) return undefined; // Deleted while we looked: it is simply gone.
+  const mtimeMs = Math.trunc(stats.mtimeMs);
+  if (stats.isDirectory()) return { path: child, kind: 'dir', size: 0, mtimeMs, executable: false };
+  if (!stats.isFile()) return undefined;
+  return { path: child, kind: 'file', size: stats.size, mtimeMs, executable: (stats.mode & 0o100) !== 0 };
 }
