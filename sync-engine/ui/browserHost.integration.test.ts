@@ -246,6 +246,15 @@ describe('browser host', () => {
     expect((await fetch(transferUrl('/transfer/download', remoteUrl, 'secret.txt'), { method: 'POST' })).status).toBe(
       405,
     );
+    // A refused upload is answered with the reason, even when its large body was never read.
+    const refused = await fetch(transferUrl('/transfer/upload', remoteUrl, 'secret.txt'), {
+      method: 'PUT',
+      body: Buffer.alloc(5 * 1024 * 1024),
+    });
+    expect(refused.status).toBe(400);
+    expect(await refused.json()).toMatchObject({
+      error: { message: expect.stringContaining('already exists') as unknown },
+    });
     // An upload without a Content-Length (chunked) is refused: the remote needs the real size.
     const chunked = await fetch(transferUrl('/transfer/upload', remoteUrl, 'c.txt'), {
       method: 'PUT',

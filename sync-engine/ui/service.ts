@@ -441,8 +441,9 @@ export class UiService implements TetherApi {
     const target = await disk.pickSavePath(entry.kind === 'dir' ? `${basename(path)}.tar` : basename(path));
     if (target === undefined) return {};
     // Written beside the target under another name and renamed once complete: no half file under its name.
-    const partial = join(dirname(target), `.${basename(target)}.tether-download-${process.pid}`);
+    const partial = join(dirname(target), `.${basename(target)}.tether-download`);
     const progress = this.#transferProgress('download', path, entry.kind === 'file' ? entry.size : undefined);
+    await unlink(partial).catch(() => undefined); // left by a download this process could not finish
     try {
       await this.#storage.download(url, options, path, () => createWriteStream(partial, { flags: 'wx' }), {
         onBytes: progress.add,

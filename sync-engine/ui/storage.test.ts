@@ -188,4 +188,28 @@ describe('StorageBrowser over listFolder', () => {
     expect((await readdir(remote)).sort()).toEqual(['a', 'b', 'c', 'top.txt']);
     expect(await browser.browse(url(), {}, '')).toHaveLength(4);
   });
+
+  it('falls back to one whole scan, indexed by folder, for an endpoint without listFolder', async () => {
+    const withoutListFolder = async (u: string): Promise<Endpoint> => {
+      const inner = await recordingEndpoint(u);
+      return new Proxy(inner, {
+        get: (target, key, receiver): unknown =>
+          key === 'listFolder' ? undefined : Reflect.get(target, key, receiver),
+      });
+    };
+    const fallback = new StorageBrowser({ open: withoutListFolder, access: () => Promise.resolve(access) });
+    try {
+      expect((await fallback.browse(url(), {}, 'a')).map((e) => e.name)).toEqual(['a1', 'one.txt']);
+      expect((await fallback.browse(url(), {}, 'b/b1')).map((e) => e.name)).toEqual(['other.txt']);
+      expect(scans).toBe(1);
+      await expect(fallback.browse(url(), {}, 'nope')).rejects.toMatchObject({ code: 'not-found' });
+      expect(await fallback.delete(url(), {}, ['b'])).toBe(3);
+      // A change drops the listing: the next browse scans again and shows the truth.
+      expect((await fallback.browse(url(), {}, '')).map((e) => e.name)).toEqual(['a', 'c', 'top.txt']);
+      expect(scans).toBe(3);
+      expect(listed).toEqual([]);
+    } finally {
+      await fallback.close();
+    }
+  });
 });

@@ -27,14 +27,16 @@ export interface DownloadInfo {
  * is, so its failure reaches whoever consumes the result. `onBytes` sees every chunk (progress).
  */
 export function exactLength(
-  source: AsyncIterable<Buffer>,
+  source: Readable,
   size: number,
   what: string,
   onBytes?: (bytes: number) => void,
 ): Readable {
   async function* checked(): AsyncGenerator<Buffer> {
     let seen = 0;
-    for await (const chunk of source) {
+    // Not destroyed when the consumer stops early (a refused write): the host then drains the request and
+    // answers why, instead of cutting the connection.
+    for await (const chunk of source.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
       seen += chunk.length;
       if (seen > size) throw new TetherError('bad-argument', `${what}: more than the announced ${size} bytes arrived`);
       onBytes?.(chunk.length);
