@@ -26,12 +26,7 @@ export interface DownloadInfo {
  * closed, the connection dropped) is never stored as a shorter file. Lazy: `source` is read only as the result
  * is, so its failure reaches whoever consumes the result. `onBytes` sees every chunk (progress).
  */
-export function exactLength(
-  source: Readable,
-  size: number,
-  what: string,
-  onBytes?: (bytes: number) => void,
-): Readable {
+export function exactLength(source: Readable, size: number, what: string, onBytes?: (bytes: number) => void): Readable {
   async function* checked(): AsyncGenerator<Buffer> {
     let seen = 0;
     // Not destroyed when the consumer stops early (a refused write): the host then drains the request and
