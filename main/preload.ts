@@ -23,7 +23,13 @@ contextBridge.exposeInMainWorld('tether', {
   /** The paths of files dropped on the window (for `uploadFromDisk`); '' for what is not a file on disk. */
   pathsOf(files: unknown): string[] {
     if (!Array.isArray(files)) return [];
-    return files.map((file) => (file instanceof File ? webUtils.getPathForFile(file) : ''));
+    return files.map((file: unknown) => {
+      try {
+        return webUtils.getPathForFile(file as File);
+      } catch {
+        return ''; // not a File (the renderer passes only Files; anything else has no path)
+      }
+    });
   },
   onEvent(listener: (event: string, data: unknown) => void): () => void {
     if (typeof listener !== 'function') throw new TypeError('onEvent needs a function');
