@@ -17,6 +17,8 @@ import type { UiService } from './service.js';
  * `tether ui`: the renderer served on 127.0.0.1 and the UI contract over a WebSocket at `/api`. A random token in
  * the printed URL guards both the page and the socket; the socket also checks that the page that opens it was
  * served from here (Origin) under a loopback Host name, so another web site, or a DNS-rebound name, gets nothing.
+ * File contents never travel over the socket: uploads and downloads stream over `TRANSFER_ROUTES`
+ * (`transferRoutes.ts`), guarded by the same token and checks.
  */
 export interface BrowserHostOptions {
   readonly service: UiService;
