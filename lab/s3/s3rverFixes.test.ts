@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  bareEtagOf,
   multipartEtag,
   decodeContinuationToken,
   encodeContinuationToken,
@@ -99,5 +100,14 @@ describe('encoding-type=url', () => {
         ['encoding-type', 'url'],
       ]),
     ).toEqual([]);
+  });
+});
+
+describe('bareEtagOf', () => {
+  it('reads a part ETag however the client escaped its quotes (rclone writes &#34;)', () => {
+    const md5 = 'e00ab8b1f106ce6526beeb297f724e2e';
+    for (const listed of [`"${md5}"`, md5, `&#34;${md5}&#34;`, `&quot;${md5}&quot;`, `&#x22;${md5}&#x22;`]) {
+      expect(bareEtagOf(listed)).toBe(md5);
+    }
   });
 });

@@ -170,6 +170,20 @@ function invalidPart(partNumber: number): Error {
 }
 
 /**
+ * A part's ETag as CompleteMultipartUpload lists it, without its quotes. s3rver's XML parser leaves character
+ * references as they are, and Go's encoding/xml (rclone) writes every quote as `&#34;`: S3 reads
+ * `&#34;abc&#34;`, `&quot;abc&quot;` and `"abc"` alike, so the lab must too.
+ */
+export function bareEtagOf(listed: string): string {
+  return listed
+    .replace(/&#(\d+);/g, (_m, code: string) => String.fromCodePoint(Number(code)))
+    .replace(/&#x([0-9a-f]+);/gi, (_m, code: string) => String.fromCodePoint(parseInt(code, 16)))
+    .replace(/&quot;/g, '"')
+    .replace(/"/g, '')
+    .trim();
+}
+
+/**
  * s3rver gives a completed multipart upload the MD5 of its whole content as ETag (S3: `md5-of-md5s-N`) and
  * does not check the parts' ETags. A client that treats every ETag as a content MD5 would pass against
  * s3rver and fail against S3; this makes the lab answer as S3 does.
@@ -182,7 +196,7 @@ export function fixMultipartEtags(store: FilesystemStore): void {
     const md5s: string[] = [];
     for (const part of sorted) {
       const md5 = await readFile(path.join(uploadDir, `${part.number}.md5`), 'utf8').catch(() => undefined);
-      if (md5 === undefined || md5 !== part.etag.replace(/"/g, '')) throw invalidPart(part.number);
+      if (md5 === undefined || md5 !== bareEtagOf(part.etag)) throw invalidPart(part.number);
       md5s.push(md5);
     }
     const key = await readFile(path.join(uploadDir, 'key'), 'utf8');
