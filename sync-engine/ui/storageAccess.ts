@@ -1,6 +1,6 @@
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
-import { KubeConfig } from '@kubernetes/client-node';
+import { KubeConfig } from '../vendor/kube.js';
 import { parseRemoteUrl } from '../endpoints/remoteUrl.js';
 import type { RemoteUrl } from '../endpoints/remoteUrl.js';
 import { TetherError } from '../errors.js';
@@ -26,7 +26,7 @@ export async function remoteAccess(url: string, options: Readonly<Record<string,
     case 'phfs':
     case 's3':
       return {
-        note: 'your rights here are unknown until you write: object storage answers only when a write is tried, and shows its error then',
+        note: 'object storage tells whether you may write only when a write is tried; a refused write shows its error',
       };
   }
 }
@@ -81,7 +81,7 @@ async function pvcAccess(
 
 async function fileAccess(path: string): Promise<RemoteAccess> {
   const stats = await stat(path).catch(() => undefined);
-  if (stats?.isDirectory() !== true) return { note: `unknown: ${path} is not a folder this machine can see` };
+  if (stats?.isDirectory() !== true) return { note: `${path} is not a folder this machine can see` };
   try {
     await access(path, constants.W_OK);
     return { level: 'Write', canWrite: true, note: 'this folder accepts writes from Tether' };

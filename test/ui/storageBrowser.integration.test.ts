@@ -105,7 +105,7 @@ describe('storage browser: your level on the remote', () => {
       });
       expect(await service.call('storageAccess', { remote: { remoteUrl: 'phfs://vision' } })).toMatchObject({
         ok: true,
-        result: { note: expect.stringContaining('unknown') as unknown },
+        result: { note: expect.stringContaining('only when a write is tried') as unknown },
       });
     } finally {
       await service.close();
@@ -115,6 +115,18 @@ describe('storage browser: your level on the remote', () => {
     expect(listed.stdout).not.toContain('bob-was-here');
     expect(listed.stdout).toContain('datasets');
     expect(pageErrors).toEqual([]);
+  });
+});
+
+describe('storage browser: what is not known is said', () => {
+  it('on PHFS the level is unknown (the store answers only when a write is tried): writes stay offered', async () => {
+    await openRemote('phfs://vision');
+    await page.getByTestId('entry-datasets').waitFor({ timeout: 60_000 });
+    await expect
+      .poll(() => page.getByTestId('storage-access').textContent())
+      .toMatch(/Your level: unknown \(object storage tells whether you may write only when a write is tried/);
+    expect(await page.getByTestId('read-only-note').count()).toBe(0);
+    expect(await page.getByRole('button', { name: 'Upload…' }).isDisabled()).toBe(false);
   });
 });
 
