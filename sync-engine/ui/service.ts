@@ -1,6 +1,5 @@
-import { createReadStream, createWriteStream, statSync } from 'node:fs';
-import { rename, stat, unlink } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type { SyncProgress } from '../controller/progress.js';
 import type { SyncSummary } from '../controller/syncPair.js';
@@ -32,14 +31,10 @@ import { parseArgs, parseTransferQuery } from './schemas.js';
 import { loadSettings, saveSettings, NO_VAULT, type SecretVault } from './settings.js';
 import { StorageBrowser } from './storage.js';
 import type { DownloadInfo } from './transfers.js';
+import { DiskTransfers } from './diskTransfers.js';
+import type { DiskDialogs } from './diskTransfers.js';
 
-/** The desktop app's native file dialogs, for transfers streamed straight from and to disk. */
-export interface DiskDialogs {
-  /** Files to upload (undefined or empty: cancelled). */
-  pickFiles(title: string): Promise<string[] | undefined>;
-  /** Where to save a download named `defaultName` (undefined: cancelled). */
-  pickSavePath(defaultName: string): Promise<string | undefined>;
-}
+export type { DiskDialogs } from './diskTransfers.js';
 
 export interface UiServiceOptions {
   readonly store: StateStore;
@@ -101,8 +96,7 @@ export class UiService implements TetherApi {
   readonly #vault: SecretVault;
   readonly #pickFolder: UiServiceOptions['pickFolder'];
   readonly #storage: StorageBrowser;
-  readonly #disk: DiskDialogs | undefined;
-  #nextTransfer = 1;
+  readonly #disk: DiskTransfers | undefined;
   readonly #listeners = new Set<Listener>();
   readonly #running = new Map<string, { abort: AbortController; done: Promise<unknown> }>();
   readonly #progress = new Map<string, Progress>();
@@ -116,7 +110,10 @@ export class UiService implements TetherApi {
     this.#vault = options.vault ?? NO_VAULT;
     this.#pickFolder = options.pickFolder;
     this.#storage = options.storage ?? new StorageBrowser();
-    this.#disk = options.disk;
+    this.#disk =
+      options.disk === undefined
+        ? undefined
+        : new DiskTransfers(this.#storage, options.disk, (progress) => this.#emit('transfer', progress));
     this.#live =
       options.live === true ? new AppLive(this.#store, (name, status) => this.#onLive(name, status)) : undefined;
   }
@@ -407,91 +404,21 @@ export class UiService implements TetherApi {
     await this.#storage.download(...this.#remote(remote), path, start, signal === undefined ? {} : { signal });
   }
 
-  async uploadFromDisk({ remote, folder, localPaths }: MethodArgs<'uploadFromDisk'>): Promise<{ uploaded: string[] }> {
-    const disk = this.#requireDisk();
-    const files = localPaths ?? (await disk.pickFiles('Files to upload'));
-    const uploaded: string[] = [];
-    for (const file of files ?? []) {
-      const stats = await stat(file).catch((error: unknown) => {
-        throw new TetherError('not-found', `cannot read ${file}: ${String(error)}`, { cause: error });
-      });
-      if (!stats.isFile()) throw new TetherError('bad-argument', `${file} is not a file; upload files one by one`);
-      const path = folder === '' ? basename(file) : `${folder}/${basename(file)}`;
-      const progress = this.#transferProgress('upload', path, stats.size);
-      try {
-        await this.#storage.upload(...this.#remote(remote), path, createReadStream(file), stats.size, stats.mtimeMs, {
-          onBytes: progress.add,
-        });
-        progress.end();
-      } catch (error) {
-        progress.end(error);
-        throw error;
-      }
-      uploaded.push(path);
-    }
-    return { uploaded };
+  uploadFromDisk({ remote, folder, localPaths }: MethodArgs<'uploadFromDisk'>): Promise<{ uploaded: string[] }> {
+    return this.#diskTransfers().upload(...this.#remote(remote), folder, localPaths);
   }
 
-  async downloadToDisk({ remote, path }: MethodArgs<'downloadToDisk'>): Promise<{ savedTo?: string }> {
-    const disk = this.#requireDisk();
-    const [url, options] = this.#remote(remote);
-    const entry = await this.#storage.stat(url, options, path);
-    if (entry?.kind !== 'file' && entry?.kind !== 'dir')
-      throw new TetherError('not-found', `${path} is not a file or folder in ${url}`);
-    const target = await disk.pickSavePath(entry.kind === 'dir' ? `${basename(path)}.tar` : basename(path));
-    if (target === undefined) return {};
-    // Written beside the target under another name and renamed once complete: no half file under its name.
-    const partial = join(dirname(target), `.${basename(target)}.tether-download`);
-    const progress = this.#transferProgress('download', path, entry.kind === 'file' ? entry.size : undefined);
-    await unlink(partial).catch(() => undefined); // left by a download this process could not finish
-    try {
-      await this.#storage.download(url, options, path, () => createWriteStream(partial, { flags: 'wx' }), {
-        onBytes: progress.add,
-      });
-      await rename(partial, target);
-      progress.end();
-    } catch (error) {
-      await unlink(partial).catch(() => undefined);
-      progress.end(error);
-      throw error;
-    }
-    return { savedTo: target };
+  downloadToDisk({ remote, path }: MethodArgs<'downloadToDisk'>): Promise<{ savedTo?: string }> {
+    return this.#diskTransfers().download(...this.#remote(remote), path);
   }
 
-  #requireDisk(): DiskDialogs {
+  #diskTransfers(): DiskTransfers {
     if (this.#disk === undefined)
       throw new TetherError(
         'bad-argument',
         'this host has no native file dialogs: in a browser, files go up and down through the page itself',
       );
     return this.#disk;
-  }
-
-  /** `transfer` events for one desktop transfer: at most one progress event per 250 ms, and one at its end. */
-  #transferProgress(direction: 'upload' | 'download', path: string, bytesTotal: number | undefined) {
-    const id = this.#nextTransfer++;
-    let bytesDone = 0;
-    let last = 0;
-    const emit = (done: boolean, error?: unknown): void =>
-      this.#emit('transfer', {
-        id,
-        direction,
-        path,
-        bytesDone,
-        done,
-        ...(bytesTotal === undefined ? {} : { bytesTotal }),
-        ...(error === undefined ? {} : { error: flattenError(error).message }),
-      });
-    emit(false);
-    return {
-      add: (bytes: number): void => {
-        bytesDone += bytes;
-        if (Date.now() - last < 250) return;
-        last = Date.now();
-        emit(false);
-      },
-      end: (error?: unknown): void => emit(true, error),
-    };
   }
 
   async deleteEntries({ remote, paths }: MethodArgs<'deleteEntries'>): Promise<{ removed: number }> {
