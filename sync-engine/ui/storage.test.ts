@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { PassThrough, Readable, Writable } from 'node:stream';
 import tar from 'tar-stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Entry } from '../core/entry.js';
 import type { Endpoint } from '../endpoints/endpoint.js';
 import { openRemote } from '../endpoints/open.js';
 import type { RemoteAccess } from './contract.js';
@@ -210,6 +211,38 @@ describe('StorageBrowser over listFolder', () => {
       expect(listed).toEqual([]);
     } finally {
       await fallback.close();
+    }
+  });
+
+  it('answers a file that cannot be read with an error before anything is sent', async () => {
+    const failing = async (u: string): Promise<Endpoint> => {
+      const inner = await recordingEndpoint(u);
+      return new Proxy(inner, {
+        get: (target, key, receiver): unknown =>
+          key === 'readFiles'
+            ? async function* (requests: readonly { path: string; entry: Entry; offset: number }[]) {
+                const [request] = requests;
+                if (request === undefined) return;
+                const stream = new PassThrough();
+                stream.destroy(new Error(`${request.path} vanished since the listing`));
+                yield { ...request, stream };
+                await Promise.resolve();
+              }
+            : Reflect.get(target, key, receiver),
+      });
+    };
+    const broken = new StorageBrowser({ open: failing, access: () => Promise.resolve(access) });
+    let started = false;
+    try {
+      await expect(
+        broken.download(url(), {}, 'a/one.txt', () => {
+          started = true;
+          return collect().sink;
+        }),
+      ).rejects.toThrow('a/one.txt vanished since the listing');
+      expect(started).toBe(false);
+    } finally {
+      await broken.close();
     }
   });
 });

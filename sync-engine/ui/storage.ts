@@ -175,8 +175,8 @@ export class StorageBrowser {
         throw new TetherError('not-found', `${path} is not a file or folder in ${remote.endpoint.displayName}`);
       }
       if (entry.kind === 'file') {
-        const sink = start({ fileName: baseName(path), kind: 'file', size: entry.size, mtimeMs: entry.mtimeMs });
-        await streamFile(remote.endpoint, entry, sink, hooks);
+        const info: DownloadInfo = { fileName: baseName(path), kind: 'file', size: entry.size, mtimeMs: entry.mtimeMs };
+        await streamFile(remote.endpoint, entry, () => start(info), hooks);
         return;
       }
       const tree = await this.#subtree(remote, entry);

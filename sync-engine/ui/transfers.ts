@@ -46,16 +46,31 @@ export function exactLength(source: Readable, size: number, what: string, onByte
   return Readable.from(checked(), { objectMode: false });
 }
 
-/** Streams one file of `endpoint` into `sink` (which ends with it). */
+/**
+ * Streams one file of `endpoint` into the sink `start` returns (which ends with it). `start` is called only once
+ * the first bytes (or the end of an empty file) arrived, so a file that cannot be read fails before anything was
+ * sent: a browser then gets the reason instead of a truncated download.
+ */
 export async function streamFile(
   endpoint: Endpoint,
   entry: Entry,
-  sink: Writable,
+  start: () => Writable,
   options: { signal?: AbortSignal; onBytes?: (bytes: number) => void } = {},
 ): Promise<void> {
   const read = options.signal === undefined ? {} : { signal: options.signal };
   for await (const file of endpoint.readFiles([{ path: entry.path, entry, offset: 0 }], read)) {
-    await pipeline(file.stream, counter(options.onBytes), sink, read);
+    const chunks = file.stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+    const first = await chunks.next();
+    async function* all(): AsyncGenerator<Buffer> {
+      try {
+        if (first.done === true) return;
+        yield first.value;
+        for (let next = await chunks.next(); next.done !== true; next = await chunks.next()) yield next.value;
+      } finally {
+        await chunks.return?.();
+      }
+    }
+    await pipeline(Readable.from(all(), { objectMode: false }), counter(options.onBytes), start(), read);
     return;
   }
   throw new TetherError('transfer-failed', `${endpoint.displayName} sent nothing for ${entry.path}`);
