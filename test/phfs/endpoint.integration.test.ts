@@ -147,3 +147,54 @@ it('small files go up several at a time (at most 8 PUTs in flight per call), eac
   for (const f of files) expect((await lab.get(`pipelined/${f.path}`)).equals(f.data)).toBe(true);
   await endpoint.close();
 }, 60_000);
+
+it('a multipart upload keeps partConcurrency parts in flight, never more, and the object is whole', async () => {
+  const client = lab.client('admin');
+  let inFlight = 0;
+  let most = 0;
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName !== 'UploadPartCommand') return next(args);
+      most = Math.max(most, ++inFlight);
+      try {
+        return await next(args);
+      } finally {
+        inFlight--;
+      }
+    },
+    { step: 'initialize' },
+  );
+  const MiB = 1024 * 1024;
+  const endpoint = new S3Endpoint(parseRemoteUrl('s3://phfs/parts'), {
+    settings: {},
+    client,
+    multipartThreshold: MiB,
+    minPartSize: MiB,
+    partConcurrency: 2,
+  });
+  const data = Buffer.alloc(6 * MiB + 3);
+  for (let i = 0; i + 4 <= data.length; i += 4096) data.writeUInt32LE(i, i);
+  const entry = {
+    path: 'big.bin',
+    kind: 'file' as const,
+    size: data.length,
+    mtimeMs: 1_700_000_000_000,
+    executable: false,
+  };
+  const problems: string[] = [];
+  // The source hands out 256 KiB pieces, as a file stream would.
+  const pieces = Array.from({ length: Math.ceil(data.length / (256 * 1024)) }, (_, i) =>
+    data.subarray(i * 256 * 1024, (i + 1) * 256 * 1024),
+  );
+  await endpoint.writeFiles(
+    [{ path: 'big.bin', entry, offset: 0 }],
+    Readable.from([{ path: 'big.bin', entry, offset: 0, stream: Readable.from(pieces) }]),
+    {
+      onProblem: (p) => problems.push(p.message),
+    },
+  );
+  await endpoint.close();
+  expect(problems).toEqual([]);
+  expect(most).toBe(2);
+  expect((await lab.get('parts/big.bin')).equals(data)).toBe(true);
+}, 60_000);

@@ -212,8 +212,12 @@ export async function uploadMultipart(
   try {
     for (let n = firstChunk; n <= totalParts; n++) {
       const expected = n === totalParts ? entry.size - (n - 1) * partSize : partSize;
+      // Read (and hash) this part while the ones in flight go up, then wait for a free slot: the store is
+      // never left waiting for the next part to be read.
       const body = await reader.read(expected);
       if (body.length !== expected) throw new Error(`${request.path} ended early (part ${n} of ${totalParts} short)`);
+      while (inFlight.size >= context.partConcurrency) await Promise.race(inFlight);
+      if (failure !== undefined) throw failure;
       const pn = nextPart++;
       save();
       const task = context.client
@@ -241,8 +245,6 @@ export async function uploadMultipart(
         },
       );
       inFlight.add(tracked);
-      if (inFlight.size >= context.partConcurrency) await Promise.race(inFlight);
-      if (failure !== undefined) throw failure;
     }
     await Promise.all(inFlight);
     if (failure !== undefined) throw failure;
