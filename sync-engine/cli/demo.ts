@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { isatty } from 'node:tty';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { KEPT_ANNOTATION } from '../endpoints/pvc/helperPod.js';
 import { runApp, withS3Keys } from './demoApp.js';
 import type { LabAccess } from './demoApp.js';
 import { demoOptions } from './demoOptions.js';
@@ -220,14 +221,19 @@ async function labSteps({ access, admin }: LabInfo): Promise<void> {
   }
 }
 
-/** Helper pods Tether created and did not delete (the lab's own pods are not Tether's). */
+/**
+ * Helper pods Tether created and did not delete (the lab's own pods are not Tether's). A pair's helper kept for
+ * its next sync is not a leftover: it ends itself after its idle timeout (see helperReuse.ts).
+ */
 async function helperPodsLeft(): Promise<string[]> {
   const selector = 'app.kubernetes.io/managed-by=tether';
   let left: string[] = [];
   // A deleted pod lingers while it terminates: give it a few seconds.
   for (let attempt = 0; attempt < 20; attempt++) {
-    const out = await kubectl('admin', ['get', 'pods', '-A', '-l', selector, '-o', 'name'], { check: true });
-    left = out.split('\n').filter((line) => line !== '');
+    const out = await kubectl('admin', ['get', 'pods', '-A', '-l', selector, '-o', 'json'], { check: true });
+    const pods = (JSON.parse(out) as { items: { metadata: { name: string; annotations?: Record<string, string> } }[] })
+      .items;
+    left = pods.filter((pod) => pod.metadata.annotations?.[KEPT_ANNOTATION] !== 'true').map((pod) => pod.metadata.name);
     if (left.length === 0) return [];
     await new Promise((resolveWait) => setTimeout(resolveWait, 500));
   }

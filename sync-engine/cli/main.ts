@@ -84,6 +84,10 @@ export function buildProgram(): Command {
     .option('--aws-profile <name>', 'phfs:// and s3://: the AWS profile with the credentials (default: the SDK chain)')
     .option('--kubeconfig <file>', 'pvc://: the kubeconfig (default: $KUBECONFIG, else ~/.kube/config)')
     .option('--helper-image <image>', 'pvc://: the helper pod image (default busybox:1.36)')
+    .option(
+      '--helper-idle <seconds>',
+      'pvc://: how long the helper pod waits unused for the next sync to reuse it (default 600; 0: delete it after each sync; ReadWriteOnce claims: always 0)',
+    )
     .option('--pod <name>', 'pvc://: exec into this Running pod that mounts the claim instead of a helper pod')
     .option('--exec-protocol <auto|v4>', 'pvc://: v4 for clusters without the v5 exec protocol (default auto)')
     .option('--concurrency <n>', 'parallel transfers and exec sessions for this pair (default 4)')

@@ -8,8 +8,11 @@ import { openRemote } from '../../sync-engine/endpoints/open.js';
 import {
   createHelperPod,
   EXPIRES_ANNOTATION,
+  HEARTBEAT_FILE,
   helperLabels,
+  KEPT_ANNOTATION,
   MANAGED_BY,
+  OWNER_LABEL,
 } from '../../sync-engine/endpoints/pvc/helperPod.js';
 import { createPvcEndpoint, helperOwner } from '../../sync-engine/endpoints/pvc/pvcEndpoint.js';
 import { StateStore } from '../../sync-engine/state/store.js';
@@ -75,9 +78,9 @@ async function applyPod(name: string, labels: Record<string, string>, annotation
 }
 
 describe('the helper pod', () => {
-  it('is labelled with the user and the pair, has a bounded lifetime, and is gone after close', async () => {
+  it('is labelled with the user and the pair, has a bounded lifetime, and is gone after close (helper idle 0)', async () => {
     const endpoint = await openRemote('pvc://alice@group-vision/vision-archive/tests/labels', {
-      options: { kubeconfig: lab.lab.kubeconfig },
+      options: { kubeconfig: lab.lab.kubeconfig, helperIdleSeconds: '0' },
       pairName: 'My Pair/ü',
     });
     let pods: PodSummary[];
@@ -164,8 +167,83 @@ describe('the helper pod', () => {
     await applyPod('tether-helper-bobs', bobs, past);
 
     expect((await syncPair(store, 'orphans')).problems).toEqual([]);
-    const left = (await tetherPods('group-vision')).map((pod) => pod.name).sort();
+    const after = await tetherPods('group-vision');
+    // The crashed run's helper was not made to be kept, so it is deleted, not taken over; the sync's own helper
+    // stays for the pair's next sync.
+    const kept = after.filter((pod) => pod.labels[OWNER_LABEL] === mine[OWNER_LABEL]);
+    expect(kept.map((pod) => [pod.phase, pod.annotations[KEPT_ANNOTATION]])).toEqual([['Running', 'true']]);
+    const left = after
+      .filter((pod) => !kept.includes(pod))
+      .map((pod) => pod.name)
+      .sort();
     expect(left).toEqual(['tether-helper-bobs', 'tether-helper-live']);
     await lab.kubectl(['delete', 'pod', '-n', 'group-vision', 'tether-helper-bobs', 'tether-helper-live']);
+    await lab.kubectl(['delete', 'pod', '-n', 'group-vision', ...kept.map((pod) => pod.name)]);
   }, 120_000);
+
+  it('stays up after a pair’s sync, and the next sync takes it over; stale, other-image and RWO helpers are not kept', async () => {
+    const remote = 'pvc://alice@group-vision/vision-archive/tests/reuse';
+    const local = join(work, 'reuse');
+    await mkdir(local, { recursive: true });
+    await writeFile(join(local, 'a.txt'), 'a');
+    const pair = (name: string, url: string, options: Record<string, unknown> = {}): void => {
+      store.addPair({
+        name,
+        localPath: local,
+        remoteUrl: url,
+        mode: 'push',
+        compare: 'size-mtime',
+        ignore: [],
+        options: { kubeconfig: lab.lab.kubeconfig, ...options },
+      });
+    };
+    pair('reuse', remote);
+    const ownerKey = helperLabels(helperOwner('alice', { pairName: 'reuse', displayName: remote }))[OWNER_LABEL];
+    const mine = async (): Promise<PodSummary[]> =>
+      (await tetherPods('group-vision')).filter((pod) => pod.labels[OWNER_LABEL] === ownerKey);
+
+    expect((await syncPair(store, 'reuse')).uploaded).toBe(1);
+    const first = await mine();
+    expect(first.map((pod) => [pod.phase, pod.annotations[KEPT_ANNOTATION]])).toEqual([['Running', 'true']]);
+    const [kept] = first as [PodSummary];
+
+    // The next sync of the pair takes it over: the same pod, no new one.
+    await writeFile(join(local, 'b.txt'), 'b');
+    expect((await syncPair(store, 'reuse')).uploaded).toBe(1);
+    expect((await mine()).map((pod) => pod.name)).toEqual([kept.name]);
+
+    // A helper whose heartbeat is older than its idle timeout is about to end itself: never taken over.
+    const aged = await lab.kubectl([
+      'exec',
+      '-n',
+      'group-vision',
+      kept.name,
+      '--',
+      'touch',
+      '-d',
+      '@0',
+      HEARTBEAT_FILE,
+    ]);
+    expect(aged.code).toBe(0);
+    await writeFile(join(local, 'c.txt'), 'c');
+    expect((await syncPair(store, 'reuse')).uploaded).toBe(1);
+    const replaced = await mine();
+    expect(replaced.map((pod) => pod.name)).not.toContain(kept.name);
+    expect(replaced).toHaveLength(1);
+
+    // Another image (the pair's setting changed): a new helper, and the old one deleted.
+    store.removePair('reuse');
+    pair('reuse', remote, { helperImage: 'debian:12' });
+    await writeFile(join(local, 'd.txt'), 'd');
+    expect((await syncPair(store, 'reuse')).uploaded).toBe(1);
+    const other = await mine();
+    expect(other).toHaveLength(1);
+    expect(other[0]?.name).not.toBe(replaced[0]?.name);
+    await lab.kubectl(['delete', 'pod', '-n', 'group-vision', ...other.map((pod) => pod.name)]);
+
+    // A ReadWriteOnce claim is never held by an idle helper: the user's own pods may need it on another node.
+    pair('rwo', 'pvc://alice@user-alice/alice-home/tests/reuse');
+    expect((await syncPair(store, 'rwo')).problems).toEqual([]);
+    expect(await tetherPods('user-alice')).toEqual([]);
+  }, 180_000);
 });

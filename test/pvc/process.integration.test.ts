@@ -108,7 +108,7 @@ const volume = (...parts: string[]): string =>
   join(lab.dir, 'lab', 'volumes', 'group-vision', 'vision-archive', ...parts);
 
 describe('pvc:// as a process', () => {
-  it('SIGKILL mid-push leaves only a partial file; the next run removes the orphaned helper, resumes and converges', async () => {
+  it('SIGKILL mid-push leaves only a partial file; the next run takes over the helper the killed run left, resumes and converges', async () => {
     const local = addPair('crash', 'pvc://alice@group-vision/vision-archive/tests/crash', 'push');
     await mkdir(join(local, 'small'), { recursive: true });
     for (let i = 0; i < 50; i++) await writeFile(join(local, 'small', `s${i}.txt`), `small ${i}\n`);
@@ -131,8 +131,10 @@ describe('pvc:// as a process', () => {
     lab.lab.setFaults({ exec: {} });
     expect(held).toBeGreaterThanOrEqual(24 * MiB);
     await expect(stat(volume('tests', 'crash', 'big.bin'))).rejects.toThrow();
-    // The killed run's helper pod is still there: nobody deleted it.
-    expect(await helperPods()).toMatch(/^pod\/tether-helper-/);
+    // The killed run's helper pod is still there: nobody deleted it. Its heartbeat is fresh, so the next run
+    // takes it over instead of starting another (and it stays for the run after, until its idle timeout).
+    const left = await helperPods();
+    expect(left).toMatch(/^pod\/tether-helper-[0-9a-f]+$/);
 
     const rerun = await syncPair(store, 'crash');
     expect(rerun.problems).toEqual([]);
@@ -141,9 +143,11 @@ describe('pvc:// as a process', () => {
     for (let i = 0; i < 50; i++)
       expect(await readFile(volume('tests', 'crash', 'small', `s${i}.txt`), 'utf8')).toBe(`small ${i}\n`);
     expect((await readdir(volume('tests', 'crash'))).filter((n) => n.startsWith('.tether-'))).toEqual([]);
-    expect(await helperPods()).toBe('');
+    expect(await helperPods()).toBe(left);
     const again = await syncPair(store, 'crash');
     expect(again).toMatchObject({ uploaded: 0, downloaded: 0, bytes: 0 });
+    expect(await helperPods()).toBe(left);
+    await lab.kubectl(['delete', 'pod', '-n', 'group-vision', left.replace(/^pod\//, '')]);
   }, 240_000);
 
   it('peak RSS of the tether CLI does not grow with file size: 64 MiB and 256 MiB pushed and pulled', async () => {
@@ -180,6 +184,9 @@ describe('pvc:// as a process', () => {
           mode,
           '--kubeconfig',
           lab.lab.kubeconfig,
+          // Each sync deletes its helper: the exec plugin test below checks that none is left.
+          '--helper-idle',
+          '0',
         ]);
       const pushed = JSON.parse(await cli(['sync', `push${mib}`, '--json'])) as { bytes: number };
       expect(pushed.bytes).toBe(mib * MiB);

@@ -58,7 +58,9 @@ function newPair(options: {
     mode: options.mode,
     compare: options.compare ?? 'size-mtime',
     ignore: [],
-    options: { kubeconfig: lab.lab.kubeconfig, ...options.pairOptions },
+    // helperIdleSeconds 0: each sync deletes its helper, which these tests check; keeping it for the next sync
+    // is tested in helperPod.integration.test.ts.
+    options: { kubeconfig: lab.lab.kubeconfig, helperIdleSeconds: '0', ...options.pairOptions },
   });
   return { name, local };
 }

@@ -21,11 +21,16 @@ export const USER_LABEL = 'tether.dev/user';
 export const PAIR_LABEL = 'tether.dev/pair';
 export const OWNER_LABEL = 'tether.dev/owner';
 export const EXPIRES_ANNOTATION = 'tether.dev/expires-at';
+/** The helper's idle timeout in seconds. */
+export const IDLE_ANNOTATION = 'tether.dev/idle-timeout-seconds';
+/** On a helper made to outlive its sync for the next one of the same pair (see helperReuse.ts). */
+export const KEPT_ANNOTATION = 'tether.dev/kept-for-reuse';
 /** The file whose mtime says when Tether last used the pod (see `HEARTBEAT_COMMAND`). */
 export const HEARTBEAT_FILE = '/tmp/.tether-alive';
 /** argv that tells the helper it is still in use. */
 export const HEARTBEAT_COMMAND: readonly string[] = ['touch', HEARTBEAT_FILE];
-export const DEFAULT_IDLE_TIMEOUT_SECONDS = 15 * 60;
+/** A helper ends itself after this long unused: kept for the next sync that long, or a crashed run's. */
+export const DEFAULT_IDLE_TIMEOUT_SECONDS = 10 * 60;
 export const DEFAULT_LIFETIME_SECONDS = 6 * 3600;
 
 /**
@@ -69,10 +74,12 @@ export interface HelperPodOptions {
   readonly owner: HelperOwner;
   /** Upper bound on the pod's life in seconds (default 6 h); the sync deletes it sooner. */
   readonly lifetimeSeconds?: number;
-  /** The pod ends itself after this long without a heartbeat (default 15 min). */
+  /** The pod ends itself after this long without a heartbeat (default 10 min). */
   readonly idleTimeoutSeconds?: number;
   /** How long to wait for the pod to run (default 120 s). */
   readonly startTimeoutMs?: number;
+  /** The helper outlives its sync, for the next sync of the pair to take over (see helperReuse.ts). */
+  readonly keep?: boolean;
   /** Pin the pod to this node (an RWO claim already mounted there by `pod`). */
   readonly sameNodeAs?: { readonly pod: string; readonly node: string };
 }
@@ -237,16 +244,40 @@ export function orphansAmong(pods: readonly V1Pod[], owner: HelperOwner, now: nu
   return names;
 }
 
-/** Deletes leftover helper pods (see `orphansAmong`); returns their names. Best effort: a failure is skipped. */
-export async function deleteOrphans(kubeConfig: KubeConfig, namespace: string, owner: HelperOwner): Promise<string[]> {
+/**
+ * Deletes leftover helper pods (see `orphansAmong`) among `pods` (default: listed now), except `keep` (a helper
+ * being taken over); returns their names. Best effort: a failure is skipped.
+ */
+export async function deleteOrphans(
+  kubeConfig: KubeConfig,
+  namespace: string,
+  owner: HelperOwner,
+  options: { readonly pods?: readonly V1Pod[]; readonly keep?: string } = {},
+): Promise<string[]> {
   const core = kubeConfig.makeApiClient(CoreV1Api);
-  const list = await core
-    .listNamespacedPod({ namespace, labelSelector: `${MANAGED_BY}=tether` })
-    .catch(() => undefined);
-  const names = orphansAmong(list?.items ?? [], owner, Date.now());
+  const pods =
+    options.pods ??
+    (await core.listNamespacedPod({ namespace, labelSelector: `${MANAGED_BY}=tether` }).catch(() => undefined))
+      ?.items ??
+    [];
+  const names = orphansAmong(pods, owner, Date.now()).filter((name) => name !== options.keep);
   for (const name of names)
     await core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 }).catch(() => undefined);
   return names;
+}
+
+/** A handle on an existing helper pod. */
+export function helperHandle(kubeConfig: KubeConfig, namespace: string, name: string): HelperPod {
+  const core = kubeConfig.makeApiClient(CoreV1Api);
+  return {
+    name,
+    namespace,
+    delete: async () => {
+      await core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 }).catch((error: unknown) => {
+        if (statusCode(error) !== 404) throw apiError(`delete the helper pod ${namespace}/${name}`, error);
+      });
+    },
+  };
 }
 
 /** Why a pod cannot start (unschedulable, image pull), or undefined while it may still start. */
@@ -286,7 +317,8 @@ export async function createHelperPod(
       annotations: {
         [EXPIRES_ANNOTATION]: new Date(Date.now() + lifetime * 1000).toISOString(),
         'tether.dev/pair-name': options.owner.pair,
-        'tether.dev/idle-timeout-seconds': String(idle),
+        [IDLE_ANNOTATION]: String(idle),
+        ...(options.keep === true ? { [KEPT_ANNOTATION]: 'true' } : {}),
       },
     },
     spec: {
@@ -313,11 +345,8 @@ export async function createHelperPod(
   } catch (error) {
     throw apiError(`create a helper pod in namespace ${namespace}`, error);
   }
-  const remove = async (): Promise<void> => {
-    await core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 }).catch((error: unknown) => {
-      if (statusCode(error) !== 404) throw apiError(`delete the helper pod ${namespace}/${name}`, error);
-    });
-  };
+  const handle = helperHandle(kubeConfig, namespace, name);
+  const remove = (): Promise<void> => handle.delete();
   const startTimeoutMs = options.startTimeoutMs ?? 120_000;
   const deadline = Date.now() + startTimeoutMs;
   // Unschedulable for a while is final (no node fits); briefly, it may be a binding or autoscaler catching up.
@@ -355,5 +384,5 @@ export async function createHelperPod(
     await remove().catch(() => undefined);
     throw error instanceof TetherError ? error : apiError(`start the helper pod ${namespace}/${name}`, error);
   }
-  return { name, namespace, delete: remove };
+  return handle;
 }

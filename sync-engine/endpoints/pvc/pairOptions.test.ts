@@ -12,6 +12,10 @@ describe('pvc pair options', () => {
     expect(pvcOptionsFrom({ s3Bucket: 'ignored' })).toEqual({});
     expect(pvcPairOptions({ concurrency: '8' })).toEqual({ concurrency: '8' });
     expect(pvcOptionsFrom({ concurrency: '8' })).toEqual({ concurrency: 8 });
+    expect(pvcPairOptions({ helperIdle: '0' })).toEqual({ helperIdleSeconds: '0' });
+    expect(pvcOptionsFrom({ helperIdleSeconds: '0' })).toEqual({ keepHelper: false });
+    expect(pvcPairOptions({ helperIdle: '120' })).toEqual({ helperIdleSeconds: '120' });
+    expect(pvcOptionsFrom({ helperIdleSeconds: '120' })).toEqual({ idleTimeoutSeconds: 120 });
   });
 
   it('refuse what they cannot mean', () => {
@@ -21,5 +25,7 @@ describe('pvc pair options', () => {
     expect(() => pvcPairOptions({ concurrency: '0' })).toThrow(/--concurrency must be a whole number from 1 to 64/);
     expect(() => pvcPairOptions({ concurrency: 'lots' })).toThrow(TetherError);
     expect(() => pvcOptionsFrom({ concurrency: 2.5 })).toThrow(/concurrency/);
+    expect(() => pvcPairOptions({ helperIdle: '10m' })).toThrow(/helper idle time must be 0/);
+    expect(() => pvcOptionsFrom({ helperIdleSeconds: '3' })).toThrow(TetherError);
   });
 });

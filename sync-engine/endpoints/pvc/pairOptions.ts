@@ -1,3 +1,4 @@
+import { keepSecondsFrom } from './helperReuse.js';
 import { TetherError } from '../../errors.js';
 
 /** The `tether pair add` flags of pvc:// remotes (commander's camel-cased names). */
@@ -8,6 +9,8 @@ export interface PvcFlags {
   readonly execProtocol?: string;
   /** Parallel transfers and exec sessions for this pair (any remote; `tether sync --concurrency` overrides). */
   readonly concurrency?: string;
+  /** Seconds the helper pod waits unused for the next sync (0: deleted after each sync). */
+  readonly helperIdle?: string;
 }
 
 /** The pair options those flags store (read back by `pvcOptionsFrom`); no secrets: credentials stay in the kubeconfig. */
@@ -20,8 +23,10 @@ export function pvcPairOptions(flags: PvcFlags): Record<string, string> {
       'bad-argument',
       `--concurrency must be a whole number from 1 to 64, not "${flags.concurrency}"`,
     );
+  const keep = keepSecondsFrom(flags.helperIdle);
   return {
     ...(concurrency === undefined ? {} : { concurrency: String(concurrency) }),
+    ...(keep === undefined ? {} : { helperIdleSeconds: String(keep) }),
     ...(flags.kubeconfig === undefined ? {} : { kubeconfig: flags.kubeconfig }),
     ...(flags.helperImage === undefined ? {} : { helperImage: flags.helperImage }),
     ...(flags.pod === undefined ? {} : { pod: flags.pod }),

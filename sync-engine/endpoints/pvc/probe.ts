@@ -44,7 +44,11 @@ export function parseProbe(stdout: string): ProbeResult {
 export async function probePod(shell: PodShell): Promise<ProbeResult> {
   const result = await shell.runRead(probeScript, REQUIRED_TOOLS);
   if (result.exitCode !== 0) throw commandError(shell.displayName, 'probe the pod', result);
-  const probe = parseProbe(result.stdout.toString());
+  return checkProbe(shell, parseProbe(result.stdout.toString()));
+}
+
+/** The probe, or an error naming the tools the pod lacks and suggesting the helper pod. */
+export function checkProbe(shell: PodShell, probe: ProbeResult): ProbeResult {
   if (probe.missing.length > 0)
     throw new TetherError(
       'remote-unreachable',

@@ -20,17 +20,20 @@ import {
   canI,
   checkClaim,
   createHelperPod,
+  DEFAULT_HELPER_IMAGE,
   DEFAULT_IDLE_TIMEOUT_SECONDS,
   deleteOrphans,
+  helperHandle,
   HEARTBEAT_COMMAND,
   HELPER_MOUNT,
   mountingPod,
 } from './helperPod.js';
 import { execInPod } from './execClient.js';
-import { dotted, PodShell } from './podShell.js';
+import { PodShell } from './podShell.js';
 import { findMountingPod, podPathFor } from './existingPod.js';
 import type { ProbeResult } from './probe.js';
 import { probePod } from './probe.js';
+import { keepSecondsFrom, managedPods, readyHelper, reusableAmong } from './helperReuse.js';
 import { listRemoteFolder } from './listFolder.js';
 import { scanRemote } from './remoteScan.js';
 import {
@@ -67,8 +70,14 @@ export interface PvcEndpointOptions {
   readonly pairName?: string;
   /** Exec sessions at once for batched work inside the endpoint (hashing); default 4. */
   readonly concurrency?: number;
-  /** The helper pod ends itself after this long without use (default 15 min). */
+  /** The helper pod ends itself after this long without use (default 10 min). */
   readonly idleTimeoutSeconds?: number;
+  /**
+   * Leave the helper pod up when the endpoint closes, for the next sync of the same pair to take over until its
+   * idle timeout (default: true for a pair's remote, false otherwise; see helperReuse.ts). Never for a
+   * ReadWriteOnce claim: an idle helper would keep the volume from the user's own pods on other nodes.
+   */
+  readonly keepHelper?: boolean;
 }
 
 /** Reads the PVC settings a pair stores in its options (`kubeconfig`, `helperImage`, `execProtocol`). */
@@ -85,6 +94,7 @@ export function pvcOptionsFrom(options: Readonly<Record<string, unknown>>): Omit
   const protocol = text('execProtocol');
   const pod = text('pod');
   const concurrency = options['concurrency'] === undefined ? undefined : Number(options['concurrency']);
+  const keepSeconds = keepSecondsFrom(options['helperIdleSeconds']);
   if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency >= 1 && concurrency <= 64))
     throw new TetherError('bad-argument', 'the pair option concurrency must be a whole number from 1 to 64');
   if (protocol !== undefined && protocol !== 'v4' && protocol !== 'auto')
@@ -95,6 +105,11 @@ export function pvcOptionsFrom(options: Readonly<Record<string, unknown>>): Omit
     ...(protocol === 'v4' ? { v4Only: true } : {}),
     ...(pod === undefined ? {} : { pod }),
     ...(concurrency === undefined ? {} : { concurrency }),
+    ...(keepSeconds === undefined
+      ? {}
+      : keepSeconds === 0
+        ? { keepHelper: false }
+        : { idleTimeoutSeconds: keepSeconds }),
   };
 }
 
@@ -153,6 +168,8 @@ export class PvcEndpoint implements Endpoint {
     readonly readOnly = false,
     private readonly concurrency = 4,
     idleTimeoutSeconds = DEFAULT_IDLE_TIMEOUT_SECONDS,
+    /** Leave the helper up at `close` for the next sync of the pair (see `PvcEndpointOptions.keepHelper`). */
+    private readonly keepHelper = false,
   ) {
     if (helper !== undefined) {
       // Tells the helper it is in use; a crashed run stops this, and the helper ends itself when idle.
@@ -244,7 +261,8 @@ export class PvcEndpoint implements Endpoint {
     if (this.closed) return;
     this.closed = true;
     if (this.heartbeat !== undefined) clearInterval(this.heartbeat);
-    await this.helper?.delete();
+    // A kept helper ends itself once its heartbeat is older than the idle timeout, unless a sync takes it over.
+    if (!this.keepHelper) await this.helper?.delete();
   }
 }
 
@@ -255,8 +273,9 @@ export function helperOwner(user: string, options: Pick<PvcEndpointOptions, 'pai
 }
 
 /**
- * Opens a pvc:// remote: checks the claim and the user's permissions, cleans up this remote's orphaned helper
- * pods, starts a helper pod, and probes it once.
+ * Opens a pvc:// remote: takes over the pair's helper pod when the last sync left it up (helperReuse.ts); else
+ * checks the claim and the user's permissions, cleans up this remote's orphaned helper pods, starts a helper pod,
+ * and readies it (subfolder, tools) in one exec.
  */
 export async function createPvcEndpoint(location: PvcLocation, options: PvcEndpointOptions): Promise<PvcEndpoint> {
   if (location.subpath !== '') {
@@ -267,6 +286,39 @@ export async function createPvcEndpoint(location: PvcLocation, options: PvcEndpo
   const kubeConfig = loadKubeConfig(location, options);
   const { namespace, pvc } = location;
   const user = kubeConfig.getCurrentUser()?.name ?? 'you';
+  const owner = helperOwner(user, options);
+  const image = options.helperImage ?? DEFAULT_HELPER_IMAGE;
+  const root = location.subpath === '' ? HELPER_MOUNT : `${HELPER_MOUNT}/${location.subpath}`;
+  const helperShell = (pod: string, at: string): PodShell =>
+    new PodShell(
+      { kubeConfig, namespace, pod, container: 'helper', ...(options.v4Only === true ? { v4Only: true } : {}) },
+      at,
+      options.displayName,
+    );
+  const pods = options.pod === undefined ? await managedPods(kubeConfig, namespace) : [];
+  const wantsKeep = options.keepHelper ?? (options.pairName ?? '') !== '';
+  const reusable = wantsKeep ? reusableAmong(pods, owner, image, Date.now()) : undefined;
+  if (reusable !== undefined) {
+    // The previous sync's helper, still up: take it over when it proves alive (a failed exec means it is not).
+    const probe = await readyHelper(
+      helperShell(reusable.name, HELPER_MOUNT),
+      location.subpath,
+      reusable.idleTimeoutSeconds,
+    ).catch(() => undefined);
+    if (probe !== undefined) {
+      await deleteOrphans(kubeConfig, namespace, owner, { pods, keep: reusable.name });
+      return new PvcEndpoint(
+        options.displayName,
+        helperShell(reusable.name, root),
+        probe,
+        helperHandle(kubeConfig, namespace, reusable.name),
+        false,
+        options.concurrency,
+        reusable.idleTimeoutSeconds,
+        true,
+      );
+    }
+  }
   const mayCreate =
     options.pod === undefined &&
     (
@@ -313,42 +365,28 @@ export async function createPvcEndpoint(location: PvcLocation, options: PvcEndpo
   const { accessModes } = await checkClaim(kubeConfig, namespace, pvc);
   const rwo = accessModes.includes('ReadWriteOnce') && !accessModes.includes('ReadWriteMany');
   const sameNodeAs = rwo ? await mountingPod(kubeConfig, namespace, pvc) : undefined;
-  const owner = helperOwner(user, options);
-  await deleteOrphans(kubeConfig, namespace, owner);
+  await deleteOrphans(kubeConfig, namespace, owner, { pods });
+  const keepHelper = wantsKeep && !rwo;
   const helper = await createHelperPod(kubeConfig, namespace, pvc, {
     owner,
     ...(options.idleTimeoutSeconds === undefined ? {} : { idleTimeoutSeconds: options.idleTimeoutSeconds }),
     ...(sameNodeAs === undefined ? {} : { sameNodeAs }),
-    ...(options.helperImage === undefined ? {} : { image: options.helperImage }),
+    image,
+    keep: keepHelper,
     ...(options.startTimeoutMs === undefined ? {} : { startTimeoutMs: options.startTimeoutMs }),
   });
   try {
-    const root = location.subpath === '' ? HELPER_MOUNT : `${HELPER_MOUNT}/${location.subpath}`;
-    const shell = new PodShell(
-      {
-        kubeConfig,
-        namespace,
-        pod: helper.name,
-        container: 'helper',
-        ...(options.v4Only === true ? { v4Only: true } : {}),
-      },
-      root,
-      options.displayName,
-    );
-    if (location.subpath !== '') {
-      // The claim is mounted, so a missing subfolder is simply new: create it (an unmounted share cannot hide here).
-      const base = new PodShell(shell.target, HELPER_MOUNT, options.displayName);
-      await base.runOk('create the folder', 'mkdir -p -- "$1"', [dotted(location.subpath)]);
-    }
-    const probe = await probePod(shell);
+    const probe = await readyHelper(helperShell(helper.name, HELPER_MOUNT), location.subpath);
+    if (probe === undefined) throw new Error('unreachable: a new helper is never stale');
     return new PvcEndpoint(
       options.displayName,
-      shell,
+      helperShell(helper.name, root),
       probe,
       helper,
       false,
       options.concurrency,
       options.idleTimeoutSeconds,
+      keepHelper,
     );
   } catch (error) {
     await helper.delete().catch(() => undefined);
