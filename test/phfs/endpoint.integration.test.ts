@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { JournalPort } from '../../sync-engine/endpoints/phfs/context.js';
 import { S3Endpoint } from '../../sync-engine/endpoints/phfs/s3Endpoint.js';
@@ -197,4 +198,76 @@ it('a multipart upload keeps partConcurrency parts in flight, never more, and th
   expect(problems).toEqual([]);
   expect(most).toBe(2);
   expect((await lab.get('parts/big.bin')).equals(data)).toBe(true);
+}, 60_000);
+
+it('the first scan after an upload asks no HEAD for the objects this pair just wrote, unless another client replaced them', async () => {
+  const journal = memoryJournal();
+  const MiB = 1024 * 1024;
+  const counted = (): { endpoint: S3Endpoint; heads: () => number } => {
+    let heads = 0;
+    const client = lab.client('admin');
+    client.middlewareStack.add(
+      (next, context) => (args) => {
+        if (context.commandName === 'HeadObjectCommand') heads++;
+        return next(args);
+      },
+      { step: 'initialize' },
+    );
+    const endpoint = new S3Endpoint(parseRemoteUrl('s3://phfs/written'), {
+      settings: {},
+      journal,
+      client,
+      multipartThreshold: MiB,
+      minPartSize: MiB,
+    });
+    return { endpoint, heads: () => heads };
+  };
+  const entryOf = (path: string, size: number, mtimeMs: number) => ({
+    path,
+    kind: 'file' as const,
+    size,
+    mtimeMs,
+    executable: false,
+  });
+  const files = [
+    { entry: entryOf('a.txt', 5, 1_700_000_000_123), data: Buffer.from('alpha') },
+    { entry: entryOf('d/b.txt', 4, 1_700_000_001_000), data: Buffer.from('beta') },
+    { entry: entryOf('big.bin', 2 * MiB + 1, 1_700_000_002_500), data: Buffer.alloc(2 * MiB + 1, 9) },
+  ];
+  const writer = counted();
+  await writer.endpoint.scan();
+  const problems: string[] = [];
+  await writer.endpoint.writeFiles(
+    files.map((f) => ({ path: f.entry.path, entry: f.entry, offset: 0 })),
+    Readable.from(
+      files.map((f) => ({ path: f.entry.path, entry: f.entry, offset: 0, stream: Readable.from([f.data]) })),
+    ),
+    { onProblem: (p) => problems.push(p.message) },
+  );
+  await writer.endpoint.close();
+  expect(problems).toEqual([]);
+  // Another client replaces one of them (new content, its own mtime) before the next scan.
+  await lab.client('admin').send(
+    new PutObjectCommand({
+      Bucket: 'phfs',
+      Key: 'written/d/b.txt',
+      Body: 'other',
+      Metadata: { mtime: '1800000000.000000000' },
+    }),
+  );
+
+  const next = counted();
+  const scanned = new Map((await next.endpoint.scan()).entries.map((e) => [e.path, e]));
+  await next.endpoint.close();
+  expect(next.heads()).toBe(1);
+  expect(scanned.get('a.txt')).toMatchObject({ size: 5, mtimeMs: 1_700_000_000_123 });
+  expect(scanned.get('big.bin')).toMatchObject({ size: 2 * MiB + 1, mtimeMs: 1_700_000_002_500 });
+  expect(scanned.get('big.bin')?.sha256).toMatch(/^[0-9a-f]{64}$/);
+  expect(scanned.get('d/b.txt')).toMatchObject({ size: 5, mtimeMs: 1_800_000_000_000 });
+  // The records were adopted into the cache: a third scan asks nothing either.
+  const third = counted();
+  await third.endpoint.scan();
+  await third.endpoint.close();
+  expect(third.heads()).toBe(0);
+  expect(journal.list().filter((r) => r.key.startsWith('s3-written:'))).toEqual([]);
 }, 60_000);

@@ -14,6 +14,7 @@ import type { S3Context } from './context.js';
 import { keyFor, partSizeFor } from './context.js';
 import { s3FailureOf } from './s3Errors.js';
 import { writeUnlessChanged } from './conditionalWrites.js';
+import type { WrittenObject } from './scan.js';
 import { ChunkReader, metadataFor } from './objects.js';
 import { abortClaimedUploads, deleteMarker, putUploadMarker } from './uploadMarkers.js';
 
@@ -140,7 +141,7 @@ export async function uploadMultipart(
   context: S3Context,
   request: WriteRequest,
   file: IncomingFile,
-  hooks: WriteHooks,
+  hooks: WriteHooks & { onObjectWritten?: (object: WrittenObject) => void },
 ): Promise<Entry | undefined> {
   const { entry } = request;
   const key = keyFor(context, request.path);
@@ -293,8 +294,17 @@ export async function uploadMultipart(
   const completed = outcome.written;
   context.journal?.delete(journalKey);
   await deleteMarker(context, markerPath);
+  let etag = completed.ETag;
+  let recorded = entry.sha256;
   if (entry.sha256 === undefined && sha256 !== undefined) {
-    await recordSha256(context, key, entry, sha256, completed.ETag, signalOption);
+    const copied = await recordSha256(context, key, entry, sha256, completed.ETag, signalOption);
+    if (copied !== undefined) {
+      etag = copied === '' ? undefined : copied;
+      recorded = sha256;
+    }
+  }
+  if (etag !== undefined) {
+    hooks.onObjectWritten?.({ key, etag, size: entry.size, metadata: metadataFor(entry, recorded) });
   }
   const known = entry.sha256 ?? sha256;
   return { ...entry, executable: false, ...(known === undefined ? {} : { sha256: known }) };
@@ -310,7 +320,8 @@ export const MAX_SINGLE_COPY = 5 * 1024 * 1024 * 1024;
  * the object just written. The alternative, hashing the local file before the upload starts, reads every large
  * file twice on every push. Above 5 GiB (a multipart copy of the whole object) and when the copy fails, the
  * metadata is left out: the object is complete and correct, this pair keeps the hash in its own cache, and only
- * other clients' strict mode has to stream it once. Returns whether the metadata was written.
+ * other clients' strict mode has to stream it once. Returns the object's new ETag when the metadata was
+ * written (an empty string if the store did not say it), else undefined.
  */
 export async function recordSha256(
   context: S3Context,
@@ -319,10 +330,10 @@ export async function recordSha256(
   sha256: string,
   etag: string | undefined,
   options: { abortSignal?: AbortSignal },
-): Promise<boolean> {
-  if (entry.size > MAX_SINGLE_COPY) return false;
+): Promise<string | undefined> {
+  if (entry.size > MAX_SINGLE_COPY) return undefined;
   try {
-    await context.client.send(
+    const copied = await context.client.send(
       new CopyObjectCommand({
         Bucket: context.bucket,
         Key: key,
@@ -333,9 +344,9 @@ export async function recordSha256(
       }),
       options,
     );
-    return true;
+    return copied.CopyObjectResult?.ETag ?? '';
   } catch (error) {
     if (options.abortSignal?.aborted === true) throw error;
-    return false;
+    return undefined;
   }
 }

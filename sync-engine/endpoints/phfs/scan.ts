@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import pLimit from 'p-limit';
 import type { Entry } from '../../core/entry.js';
@@ -44,6 +45,62 @@ export function saveMetadataCache(journal: JournalPort | undefined, cache: Metad
   journal.put(METADATA_CACHE_KEY, items);
 }
 
+/**
+ * What this endpoint's own writes gave their objects, kept until the next scan: an object Tether just wrote
+ * is listed with a new ETag and LastModified, so the cache above cannot know it, and without this record the
+ * first re-sync after an upload would HEAD every object it uploaded. The scan adopts a record for a listed
+ * object with the same key, ETag and size (the same content: another client writing the very same bytes
+ * after Tether could only differ in metadata), then drops every record. One journal key per `writeFiles` call.
+ */
+export const WRITTEN_JOURNAL_PREFIX = 's3-written:';
+
+export interface WrittenObject {
+  readonly key: string;
+  readonly etag: string;
+  readonly size: number;
+  readonly metadata: Readonly<Record<string, string>>;
+}
+
+export function recordWritten(journal: JournalPort | undefined, objects: readonly WrittenObject[]): void {
+  if (journal === undefined || objects.length === 0) return;
+  journal.put(
+    `${WRITTEN_JOURNAL_PREFIX}${randomUUID()}`,
+    objects.map((o) => [o.key, o.etag, o.size, o.metadata]),
+  );
+}
+
+function isWrittenRow(row: unknown): row is [string, string, number, Record<string, unknown>] {
+  return (
+    Array.isArray(row) &&
+    typeof row[0] === 'string' &&
+    typeof row[1] === 'string' &&
+    typeof row[2] === 'number' &&
+    typeof row[3] === 'object' &&
+    row[3] !== null
+  );
+}
+
+/** Every record left by writes since the last scan, by key (a later record of a key wins), and their journal keys. */
+export function loadWritten(journal: JournalPort | undefined): {
+  byKey: Map<string, WrittenObject>;
+  journalKeys: string[];
+} {
+  const byKey = new Map<string, WrittenObject>();
+  const journalKeys: string[] = [];
+  for (const record of journal?.list() ?? []) {
+    if (!record.key.startsWith(WRITTEN_JOURNAL_PREFIX)) continue;
+    journalKeys.push(record.key);
+    if (!Array.isArray(record.value)) continue;
+    for (const row of record.value as unknown[]) {
+      if (!isWrittenRow(row)) continue;
+      const metadata: Record<string, string> = {};
+      for (const [k, v] of Object.entries(row[3])) if (typeof v === 'string') metadata[k] = v;
+      byKey.set(row[0], { key: row[0], etag: row[1], size: row[2], metadata });
+    }
+  }
+  return { byKey, journalKeys };
+}
+
 export function cacheKey(key: string, object: ListedObject): string {
   return `${key}\0${object.etag}\0${object.size}\0${object.lastModifiedMs}`;
 }
@@ -82,8 +139,10 @@ export async function listAll(context: S3Context, signal?: AbortSignal): Promise
 }
 
 /**
- * Lists the tree: one paginated flat listing, then a HEAD per object whose metadata (mtime, sha256) is not
- * cached yet. A listing that fails throws; an object that vanished between listing and HEAD is left out.
+ * Lists the tree: one paginated flat listing, then a HEAD per object whose metadata (mtime, sha256) is neither
+ * cached nor known from this endpoint's own writes. A listing that fails throws; an object that vanished between
+ * listing and HEAD is left out. `headed` counts the objects whose metadata was learnt (by HEAD or from a write
+ * record): when it is not 0, the cache changed and should be saved.
  */
 export async function scanS3(
   context: S3Context,
@@ -102,6 +161,7 @@ export async function scanS3(
   context.known.clear();
   const limit = pLimit(16);
   const fresh: MetadataCache = new Map();
+  const written = loadWritten(context.journal);
   let seen = entries.length;
   let headed = 0;
   options.onProgress?.(seen);
@@ -110,6 +170,11 @@ export async function scanS3(
       limit(async (): Promise<Entry | undefined> => {
         const id = cacheKey(object.key, object);
         let metadata = cache.get(id);
+        const mine = written.byKey.get(object.key);
+        if (metadata === undefined && mine !== undefined && mine.etag === object.etag && mine.size === object.size) {
+          metadata = mine.metadata;
+          headed++;
+        }
         if (metadata === undefined) {
           try {
             const head = await context.client.send(
@@ -134,6 +199,8 @@ export async function scanS3(
   );
   cache.clear();
   for (const [id, metadata] of fresh) cache.set(id, metadata);
+  // Adopted into the cache (or stale: overwritten or deleted since); the caller saves the cache.
+  for (const key of written.journalKeys) context.journal?.delete(key);
   for (const file of files) {
     if (file === undefined) continue;
     entries.push(file);

@@ -11,6 +11,8 @@ import { uploadMultipart } from './multipart.js';
 import { writeUnlessChanged } from './conditionalWrites.js';
 import { ChunkReader, checkReplaces, metadataFor } from './objects.js';
 import { problemMessage } from './s3Errors.js';
+import { recordWritten } from './scan.js';
+import type { WrittenObject } from './scan.js';
 
 /** Small uploads of one `writeFiles` call in flight at once, and the bytes their bodies may hold in memory. */
 export const SMALL_UPLOADS_IN_FLIGHT = 8;
@@ -29,6 +31,23 @@ export async function writeS3Files(
   requests: readonly WriteRequest[],
   incoming: AsyncIterable<IncomingFile>,
   hooks: WriteHooks = {},
+): Promise<void> {
+  // What each write gave its object, for the next scan (no HEAD for the objects just written; see scan.ts).
+  const written: WrittenObject[] = [];
+  try {
+    await writeAll(context, requests, incoming, { ...hooks, onObjectWritten: (object) => written.push(object) });
+  } finally {
+    recordWritten(context.journal, written);
+  }
+}
+
+type UploadHooks = WriteHooks & { readonly onObjectWritten: (object: WrittenObject) => void };
+
+async function writeAll(
+  context: S3Context,
+  requests: readonly WriteRequest[],
+  incoming: AsyncIterable<IncomingFile>,
+  hooks: UploadHooks,
 ): Promise<void> {
   const byPath = new Map(requests.map((r) => [r.path, r]));
   // Every request in flight listens on the signal (the SDK removes its listener when the request ends); past
@@ -187,7 +206,7 @@ async function sendWhole(
   context: S3Context,
   request: WriteRequest,
   body: { data: Buffer; sha256: string },
-  hooks: WriteHooks,
+  hooks: UploadHooks,
 ): Promise<Entry | undefined> {
   const outcome = await writeUnlessChanged(context, request, hooks.signal, (condition) => {
     const command = new PutObjectCommand({
@@ -206,6 +225,15 @@ async function sendWhole(
   if ('refusal' in outcome) {
     hooks.onProblem?.({ path: request.path, message: outcome.refusal });
     return undefined;
+  }
+  const { ETag: etag } = outcome.written;
+  if (etag !== undefined && etag !== '') {
+    hooks.onObjectWritten({
+      key: keyFor(context, request.path),
+      etag,
+      size: body.data.length,
+      metadata: metadataFor(request.entry, body.sha256),
+    });
   }
   return { ...request.entry, executable: false, sha256: body.sha256 };
 }
