@@ -21,6 +21,9 @@ const HOSTILE = [
   '日本語/ファイル.txt',
   ' leading space',
   'back`tick`',
+  // Colons: a batch commit's records are `index:expected:sha256:./path`, split at the first three only.
+  'a:b::c.txt',
+  'dir:x/1:2',
 ];
 
 let lab: PvcLab;

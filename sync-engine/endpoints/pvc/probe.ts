@@ -17,6 +17,7 @@ export const REQUIRED_TOOLS = [
   'touch',
   'chmod',
   'cut',
+  'xargs',
 ] as const;
 
 export interface ProbeResult {

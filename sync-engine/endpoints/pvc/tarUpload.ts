@@ -8,6 +8,7 @@ import { partialPathFor, STAGING_PREFIX } from '../../core/temporaries.js';
 import { TetherError } from '../../errors.js';
 import type { IncomingFile, WriteHooks, WriteRequest } from '../endpoint.js';
 import type { PodShell } from './podShell.js';
+import type { ExecResult } from './execClient.js';
 import { argBatches, commandError, dotted, nulRecords } from './podShell.js';
 import { expectedState, mtimeSeconds } from './remoteTreeOps.js';
 
@@ -45,6 +46,24 @@ const commitScript =
   'if { [ "$x" = - ] || chmod "$x" -- "$src" >&2; } && { [ "$t" = - ] || touch -c -d "@$t" -- "$src" >&2; } && ' +
   'mv -f -- "$src" "$dst" >&2; then printf "ok %s\\0" "$dst"; else printf "fail %s\\0" "$dst"; fi; done';
 
+/**
+ * The commit of a whole tar batch in one exec, whatever its size: the list travels NUL-delimited on stdin
+ * (length-framed by `head -c`, so v4 works), and `xargs -0` hands it to `batchCommitScript` as argv, never
+ * through a shell string. Each record is self-contained (`index:expected:sha256:./path`, the path last since
+ * only it may hold a colon), so wherever xargs splits the list, no record is cut. The staging folder goes in the
+ * same exec. Before this, the list travelled in the exec URL, some 80 files per exec: most of the time of a
+ * push of many small files.
+ */
+const batchCommitScript =
+  stateFn +
+  'd=$1; shift; for r in "$@"; do i=${r%%:*}; r=${r#*:}; e=${r%%:*}; r=${r#*:}; h=${r%%:*}; dst=${r#*:}; src=$d/$i; ' +
+  'if [ "$h" != - ]; then got=$(sha256sum "$src" | cut -c1-64); if [ "$got" != "$h" ]; then rm -f -- "$src"; printf "hash %s\\0" "$dst"; continue; fi; fi; ' +
+  'if [ "$e" = none ]; then if [ -e "$dst" ] || [ -L "$dst" ]; then printf "changed %s\\0" "$dst"; continue; fi; ' +
+  'elif [ "$(state "$dst")" != "$e" ]; then printf "changed %s\\0" "$dst"; continue; fi; ' +
+  'if mv -f -- "$src" "$dst" >&2; then printf "ok %s\\0" "$dst"; else printf "fail %s\\0" "$dst"; fi; done';
+
+const batchCommitRunner = 'head -c "$1" | xargs -0 sh -c "$3" sh "$2"; s=$?; rm -rf -- "$2"; exit $s';
+
 interface Commit {
   readonly request: WriteRequest;
   readonly source: string;
@@ -69,7 +88,31 @@ async function commitBatch(shell: PodShell, commits: readonly Commit[], hooks: W
     c.size === undefined ? '-' : String(c.size),
     c.sha256 ?? '-',
   ]);
-  const result = await shell.run(commitScript, args);
+  reportCommits(shell, commits, await shell.run(commitScript, args), hooks);
+}
+
+/** Commits a tar batch extracted into `staging` (entries named by index) and removes `staging`; one exec. */
+async function commitStaged(
+  shell: PodShell,
+  staging: string,
+  commits: readonly { readonly request: WriteRequest; readonly index: number }[],
+  hooks: WriteHooks,
+): Promise<void> {
+  const list = Buffer.from(
+    commits.map((c) => `${c.index}:${expectedState(c.request.replaces)}:-:${dotted(c.request.path)}\0`).join(''),
+  );
+  const result = await shell.run(batchCommitRunner, [String(list.length), staging, batchCommitScript], {
+    stdin: list,
+  });
+  reportCommits(shell, commits, result, hooks);
+}
+
+function reportCommits(
+  shell: PodShell,
+  commits: readonly { readonly request: WriteRequest }[],
+  result: ExecResult,
+  hooks: WriteHooks,
+): void {
   const codes = new Map<string, string>();
   for (const record of nulRecords(result.stdout)) {
     const space = record.indexOf(' ');
@@ -200,6 +243,7 @@ async function uploadBatch(
     pack.finalize();
   };
   const total = tarSize(batch.map((r) => r.entry.size));
+  let committed = false;
   try {
     const producing = produce().catch((error: unknown) => {
       pack.destroy(error instanceof Error ? error : new Error(String(error)));
@@ -217,7 +261,7 @@ async function uploadBatch(
       });
     const [, extracted] = await Promise.all([producing, extracting]);
     if (extracted.exitCode !== 0) throw commandError(shell.displayName, 'upload files', extracted);
-    const commits: Commit[] = [];
+    const commits: { request: WriteRequest; index: number }[] = [];
     batch.forEach((request, i) => {
       if (failed.has(i)) return;
       const got = hashes.get(i);
@@ -229,11 +273,12 @@ async function uploadBatch(
         return;
       }
       // tar exited 0, so each entry has its full size, and the header's mtime and mode.
-      commits.push({ request, source: `${staging}/${i}`, metadataApplied: true });
+      commits.push({ request, index: i });
     });
-    await commit(shell, commits, hooks);
+    await commitStaged(shell, staging, commits, hooks);
+    committed = true;
   } finally {
-    await shell.run('rm -rf -- "$1"', [staging]).catch(() => undefined);
+    if (!committed) await shell.run('rm -rf -- "$1"', [staging]).catch(() => undefined);
   }
 }
 
