@@ -250,7 +250,7 @@ async function execSession(target: ExecTarget, request: ExecRequest): Promise<Ex
       if (input !== undefined) {
         const source: Iterable<Buffer> | AsyncIterable<Buffer> = Buffer.isBuffer(input)
           ? [input]
-          : (input as AsyncIterable<Buffer>);
+          : coalesced(input as AsyncIterable<Buffer>, CHUNK);
         for await (const chunk of source) {
           for (let at = 0; at < chunk.length; at += CHUNK) {
             const part = chunk.subarray(at, at + CHUNK);
@@ -287,5 +287,37 @@ async function execSession(target: ExecTarget, request: ExecRequest): Promise<Ex
   } finally {
     clearInterval(timer);
     request.signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+/**
+ * The chunks of `source`, joined up to `max` bytes from what is ready by the next turn of the event loop. A tar
+ * stream of small files yields a 512-byte header, a few KiB of content and padding per file: one WebSocket
+ * message each (masked, written, awaited) made a push of many small files cost a round trip per chunk.
+ */
+export async function* coalesced(source: AsyncIterable<Buffer>, max: number): AsyncGenerator<Buffer> {
+  const iterator = source[Symbol.asyncIterator]();
+  let pending = iterator.next();
+  try {
+    for (;;) {
+      const first = await pending;
+      if (first.done === true) return;
+      const parts = [first.value];
+      let size = first.value.length;
+      pending = iterator.next();
+      while (size < max) {
+        const turn = new Promise<undefined>((resolve) => setImmediate(resolve, undefined));
+        const ready = await Promise.race([pending, turn]);
+        if (ready === undefined || ready.done === true) break;
+        parts.push(ready.value);
+        size += ready.value.length;
+        pending = iterator.next();
+      }
+      yield parts.length === 1 ? first.value : Buffer.concat(parts, size);
+    }
+  } finally {
+    // Stopped early (a failed send): let the source release what it holds. Not awaited: an async generator's
+    // return() waits behind the read still pending, which a stalled source may never answer.
+    void iterator.return?.().catch(() => undefined);
   }
 }
