@@ -8,11 +8,15 @@ import { keyFor } from './context.js';
 import { META_MTIME, META_SHA256, formatMtime } from './listing.js';
 import { isNotFound } from './s3Errors.js';
 
-/** Reads a stream in pieces of exactly `size` bytes (the last one shorter), hashing as it goes. */
+/**
+ * Reads a stream in pieces of exactly `size` bytes (the last one shorter), hashing as it goes. Each piece is
+ * copied once into a buffer of its own size as the chunks arrive (never the chunks gathered, then joined: that
+ * held every part twice at its peak), or handed out without a copy when one chunk already holds all of it.
+ */
 export class ChunkReader {
   private readonly iterator: AsyncIterator<unknown>;
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
+  /** Chunks read from the stream and not handed out yet, oldest first. */
+  private readonly pending: Buffer[] = [];
   private done = false;
   constructor(
     stream: Readable,
@@ -22,35 +26,48 @@ export class ChunkReader {
     this.iterator = stream[Symbol.asyncIterator]();
   }
 
+  private async nextChunk(): Promise<Buffer | undefined> {
+    const queued = this.pending.shift();
+    if (queued !== undefined || this.done) return queued;
+    const next = await this.iterator.next();
+    if (next.done === true) {
+      this.done = true;
+      return undefined;
+    }
+    const chunk = Buffer.isBuffer(next.value) ? next.value : Buffer.from(next.value as Uint8Array);
+    this.hash?.update(chunk);
+    this.onBytes(chunk.length);
+    return chunk;
+  }
+
   /** Up to `size` bytes; fewer only at the end of the stream. */
   async read(size: number): Promise<Buffer> {
-    while (this.pendingBytes < size && !this.done) {
-      const next = await this.iterator.next();
-      if (next.done === true) {
-        this.done = true;
-        break;
+    let out: Buffer | undefined;
+    let filled = 0;
+    while (filled < size) {
+      const chunk = await this.nextChunk();
+      if (chunk === undefined) break;
+      const need = size - filled;
+      if (out === undefined && chunk.length >= need) {
+        // The whole piece is in this one chunk: no copy.
+        if (chunk.length > need) this.pending.unshift(chunk.subarray(need));
+        return chunk.subarray(0, need);
       }
-      const chunk = Buffer.isBuffer(next.value) ? next.value : Buffer.from(next.value as Uint8Array);
-      this.hash?.update(chunk);
-      this.onBytes(chunk.length);
-      this.pending.push(chunk);
-      this.pendingBytes += chunk.length;
+      out ??= Buffer.allocUnsafe(size);
+      const take = Math.min(need, chunk.length);
+      chunk.copy(out, filled, 0, take);
+      filled += take;
+      if (take < chunk.length) this.pending.unshift(chunk.subarray(take));
     }
-    const all = Buffer.concat(this.pending, this.pendingBytes);
-    const out = all.subarray(0, Math.min(size, all.length));
-    const rest = all.subarray(out.length);
-    this.pending = rest.length > 0 ? [rest] : [];
-    this.pendingBytes = rest.length;
-    return out;
+    return out === undefined ? Buffer.alloc(0) : out.subarray(0, filled);
   }
 
   /** True when the stream has no byte left. */
   async atEnd(): Promise<boolean> {
-    if (this.pendingBytes > 0) return false;
+    if (this.pending.some((chunk) => chunk.length > 0)) return false;
     const extra = await this.read(1);
     if (extra.length === 0) return true;
-    this.pending = [extra];
-    this.pendingBytes = extra.length;
+    this.pending.unshift(extra);
     return false;
   }
 }
