@@ -16,6 +16,8 @@ export const V4 = 'v4.channel.k8s.io';
 
 /** Largest stdin message: well under the apiserver's 32 MiB cap, small enough to interleave. */
 const CHUNK = 128 * 1024;
+/** Bytes of stdin that may wait in the WebSocket's buffer before sending waits for them to be written. */
+const SEND_WINDOW = 1024 * 1024;
 
 export interface ExecTarget {
   readonly kubeConfig: KubeConfig;
@@ -234,16 +236,26 @@ async function execSession(target: ExecTarget, request: ExecRequest): Promise<Ex
           );
           return;
         }
-        ws.send(frame, (error) =>
-          error
-            ? reject(
+        let settled = false;
+        ws.send(frame, (error) => {
+          if (error) {
+            // A broken stream also closes the socket, which fails the exec; the rejection matters while waiting.
+            if (!settled)
+              reject(
                 new TetherError('remote-unreachable', `${what}: the stream broke while sending: ${error.message}`, {
                   cause: error,
                   retryable: true,
                 }),
-              )
-            : resolve(),
-        );
+              );
+          } else if (!settled) resolve();
+          settled = true;
+        });
+        // Up to SEND_WINDOW bytes may wait in the socket's buffer: the next message is read and framed while
+        // these are written, instead of one write round trip per message. Memory stays bounded by the window.
+        if (ws.bufferedAmount < SEND_WINDOW) {
+          settled = true;
+          resolve();
+        }
       });
     const sendStdin = async (): Promise<void> => {
       const input = request.stdin;

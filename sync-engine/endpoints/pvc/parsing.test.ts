@@ -152,12 +152,18 @@ describe('exitCodeOfStatus', () => {
 
 describe('parseProbe and expectedState', () => {
   it('reads the probe', () => {
-    expect(parseProbe('missing sha256sum\ngnu\nwritable\n')).toEqual({
+    expect(parseProbe('missing sha256sum\ngnu\nwritable\ndd-count-bytes\n')).toEqual({
       userland: 'gnu',
       missing: ['sha256sum'],
       writable: true,
+      ddCountBytes: true,
     });
-    expect(parseProbe('busybox\nread-only\n')).toEqual({ userland: 'busybox', missing: [], writable: false });
+    expect(parseProbe('busybox\nread-only\n')).toEqual({
+      userland: 'busybox',
+      missing: [],
+      writable: false,
+      ddCountBytes: false,
+    });
   });
   it('describes entries the way the pod describes what it sees', () => {
     expect(expectedState(undefined)).toBe('none');

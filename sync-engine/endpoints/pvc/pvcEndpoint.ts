@@ -209,7 +209,7 @@ export class PvcEndpoint implements Endpoint {
     hooks?: WriteHooks,
   ): Promise<void> {
     if (requests.length > 0) this.assertWritable('write files');
-    return writeRemoteFiles(this.shell, requests, incoming, hooks);
+    return writeRemoteFiles(this.shell, requests, incoming, hooks, { ddCountBytes: this.probe.ddCountBytes });
   }
 
   partialOffset(path: string, entry: Entry): Promise<number> {

@@ -295,10 +295,11 @@ function drained(sink: NodeJS.EventEmitter, pack: NodeJS.EventEmitter): Promise<
   });
 }
 
+/** Appends exactly `$2` bytes of stdin to the partial file `$1` at `$3`: with dd when `$4` is dd (see ProbeResult). */
 const appendScript =
   'p=$1; n=$2; off=$3; if [ "$off" = 0 ]; then : > "$p" || exit 1; fi; ' +
   'sz=$(stat -c %s "$p") || exit 1; if [ "$sz" != "$off" ]; then echo "tether: the partial file has $sz bytes, not $off" >&2; exit 12; fi; ' +
-  'head -c "$n" >> "$p"';
+  'if [ "$4" = dd ]; then dd bs=65536 iflag=fullblock,count_bytes count="$n" status=none >> "$p"; else head -c "$n" >> "$p"; fi';
 
 /** One large file: appended to its partial file from `offset`, checked, then renamed into place. */
 async function uploadLarge(
@@ -306,6 +307,7 @@ async function uploadLarge(
   request: WriteRequest,
   incoming: IncomingFile,
   hooks: WriteHooks,
+  options: UploadOptions,
 ): Promise<void> {
   const partial = dotted(partialPathFor(request.path, request.entry));
   const remaining = request.entry.size - request.offset;
@@ -320,7 +322,8 @@ async function uploadLarge(
     abort.abort();
   });
   try {
-    const result = await shell.run(appendScript, [partial, String(remaining), String(request.offset)], {
+    const copier = options.ddCountBytes ? 'dd' : 'head';
+    const result = await shell.run(appendScript, [partial, String(remaining), String(request.offset), copier], {
       stdin: source,
       signal: abort.signal,
       idleTimeoutMs: 120_000,
@@ -356,11 +359,18 @@ async function uploadLarge(
 }
 
 /** `Endpoint.writeFiles` for a pod: small files in tar batches, large ones through resumable partial files. */
+/** What the pod offers, from its probe. */
+export interface UploadOptions {
+  /** Large files are appended with dd instead of head -c (see ProbeResult.ddCountBytes). */
+  readonly ddCountBytes?: boolean;
+}
+
 export async function writeRemoteFiles(
   shell: PodShell,
   requests: readonly WriteRequest[],
   incoming: AsyncIterable<IncomingFile>,
   hooks: WriteHooks = {},
+  options: UploadOptions = {},
 ): Promise<void> {
   const iterator = incoming[Symbol.asyncIterator]();
   const next = async (): Promise<IncomingFile | undefined> => {
@@ -368,7 +378,7 @@ export async function writeRemoteFiles(
     return item.done === true ? undefined : item.value;
   };
   try {
-    await writeAll(shell, requests, next, hooks);
+    await writeAll(shell, requests, next, hooks, options);
   } finally {
     // Lets the source close what it still holds open when this ends early (a cut stream, a full volume).
     await iterator.return?.();
@@ -380,6 +390,7 @@ async function writeAll(
   requests: readonly WriteRequest[],
   next: () => Promise<IncomingFile | undefined>,
   hooks: WriteHooks,
+  options: UploadOptions,
 ): Promise<void> {
   let small: WriteRequest[] = [];
   const flush = async (): Promise<void> => {
@@ -403,7 +414,7 @@ async function writeAll(
       const item = await next();
       if (item?.path !== request.path)
         throw new TetherError('internal', `upload stream out of order at ${request.path}`);
-      await uploadLarge(shell, request, item, hooks).catch((error: unknown) =>
+      await uploadLarge(shell, request, item, hooks, options).catch((error: unknown) =>
         withSpaceDetail(
           shell,
           request.entry.size - request.offset,
