@@ -4,7 +4,8 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import type { HelperOwner } from './helperPod.js';
 import { EXPIRES_ANNOTATION, helperLabels, IDLE_ANNOTATION, KEPT_ANNOTATION } from './helperPod.js';
-import { keepSecondsFrom, reusableAmong } from './helperReuse.js';
+import { reusableAmong } from './helperReuse.js';
+import { keepSecondsFrom } from './pairOptions.js';
 
 const owner: HelperOwner = { user: 'alice', pair: 'ckpt', key: 'o0123456789abcdef' };
 const now = Date.parse('2026-11-23T12:00:00Z');

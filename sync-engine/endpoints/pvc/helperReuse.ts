@@ -1,5 +1,4 @@
 import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
-import { TetherError } from '../../errors.js';
 import { CoreV1Api } from '../../vendor/kube.js';
 import type { HelperOwner } from './helperPod.js';
 import {
@@ -11,6 +10,7 @@ import {
   MANAGED_BY,
   OWNER_LABEL,
 } from './helperPod.js';
+import { FRESHNESS_MARGIN_SECONDS } from './pairOptions.js';
 import type { PodShell } from './podShell.js';
 import { commandError, dotted } from './podShell.js';
 import type { ProbeResult } from './probe.js';
@@ -27,8 +27,6 @@ import { checkProbe, parseProbe, probeScript, REQUIRED_TOOLS } from './probe.js'
 
 /** A helper is taken over only with at least this long before its `activeDeadlineSeconds` ends it. */
 export const MIN_REMAINING_LIFE_MS = 60 * 60 * 1000;
-/** Seconds of heartbeat age kept back from the idle timeout: the pod checks every 2 s. */
-const FRESHNESS_MARGIN_SECONDS = 10;
 /** Exit code of `openScript` when the helper is about to end itself. */
 const STALE_EXIT = 4;
 
@@ -95,16 +93,4 @@ export async function managedPods(kubeConfig: KubeConfig, namespace: string): Pr
     .listNamespacedPod({ namespace, labelSelector: `${MANAGED_BY}=tether` })
     .catch(() => undefined);
   return list?.items ?? [];
-}
-
-/** A pair option in seconds: how long a helper waits unused for the next sync (0: deleted after each sync). */
-export function keepSecondsFrom(value: unknown): number | undefined {
-  if (value === undefined) return undefined;
-  const seconds = Number(value);
-  if (!Number.isInteger(seconds) || seconds < 0 || (seconds > 0 && seconds <= 2 * FRESHNESS_MARGIN_SECONDS))
-    throw new TetherError(
-      'bad-argument',
-      `the helper idle time must be 0 (delete the helper after each sync) or a whole number of seconds above ${2 * FRESHNESS_MARGIN_SECONDS}, not ${JSON.stringify(value)}`,
-    );
-  return seconds;
 }

@@ -1,4 +1,3 @@
-import { keepSecondsFrom } from './helperReuse.js';
 import { TetherError } from '../../errors.js';
 
 /** The `tether pair add` flags of pvc:// remotes (commander's camel-cased names). */
@@ -32,4 +31,19 @@ export function pvcPairOptions(flags: PvcFlags): Record<string, string> {
     ...(flags.pod === undefined ? {} : { pod: flags.pod }),
     ...(flags.execProtocol === undefined || flags.execProtocol === 'auto' ? {} : { execProtocol: flags.execProtocol }),
   };
+}
+
+/** Seconds of heartbeat age kept back from a helper's idle timeout when taking it over: it checks every 2 s. */
+export const FRESHNESS_MARGIN_SECONDS = 10;
+
+/** A pair option in seconds: how long a helper waits unused for the next sync (0: deleted after each sync). */
+export function keepSecondsFrom(value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  const seconds = Number(value);
+  if (!Number.isInteger(seconds) || seconds < 0 || (seconds > 0 && seconds <= 2 * FRESHNESS_MARGIN_SECONDS))
+    throw new TetherError(
+      'bad-argument',
+      `the helper idle time must be 0 (delete the helper after each sync) or a whole number of seconds above ${2 * FRESHNESS_MARGIN_SECONDS}, not ${JSON.stringify(value)}`,
+    );
+  return seconds;
 }

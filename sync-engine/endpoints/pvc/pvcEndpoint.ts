@@ -33,7 +33,8 @@ import { PodShell } from './podShell.js';
 import { findMountingPod, podPathFor } from './existingPod.js';
 import type { ProbeResult } from './probe.js';
 import { probePod } from './probe.js';
-import { keepSecondsFrom, managedPods, readyHelper, reusableAmong } from './helperReuse.js';
+import { managedPods, readyHelper, reusableAmong } from './helperReuse.js';
+import { keepSecondsFrom } from './pairOptions.js';
 import { listRemoteFolder } from './listFolder.js';
 import { scanRemote } from './remoteScan.js';
 import {
