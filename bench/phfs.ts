@@ -65,8 +65,9 @@ function bigFile(root: string, mib: number): string {
 delete process.env['AWS_CA_BUNDLE'];
 
 const admin = newCredential('admin', { read: ['*'], write: ['*'] });
+const storeDir = fresh(join(work, 'store'));
 const server = new PhfsServer({
-  dataDir: fresh(join(work, 'store')),
+  dataDir: storeDir,
   bucket: 'phfs',
   region: 'us-east-1',
   host: '127.0.0.1',
@@ -159,12 +160,16 @@ async function scenario(title: string, local: string, key: string, noop: boolean
     // The tools take turns going first, so none always runs on the coldest (or warmest) machine.
     const order = TOOLS.map((_, i) => TOOLS[(i + round) % TOOLS.length]!);
     for (const tool of order) {
-      const run = noopRuns.get(tool) ?? (await runner(tool, local, `${tool.split(' ')[0]}-${key}-${round}`));
+      const prefix = `${tool.split(' ')[0]}-${key}-${round}`;
+      const run = noopRuns.get(tool) ?? (await runner(tool, local, prefix));
       spawnSync('sync');
       takeRequests();
       const result = await run();
       if (round === 0) requests[tool] = takeRequests();
       times[tool].push(result);
+      // Each upload round wrote its own prefix; s3rver keeps keys as paths, so dropping the folder frees the disk
+      // (three rounds of a 1 GiB file per tool would otherwise stay in the store until the end).
+      if (!noop) rmSync(join(storeDir, 'phfs', prefix), { recursive: true, force: true });
       process.stderr.write(
         `${title} (round ${round + 1}): ${tool} ${fmtSeconds(result.seconds)} s, ${fmtRss(result)}\n`,
       );

@@ -12,8 +12,8 @@ import { isPreconditionFailed, s3FailureOf } from './s3Errors.js';
  * itself carries the condition and the store refuses it atomically: `If-None-Match: *` for a new key,
  * `If-Match: <etag the scan listed>` for a replacement. S3 has done this for PutObject and
  * CompleteMultipartUpload since 2024; many S3-compatible stores either reject the headers (501) or, worse,
- * ignore them and overwrite. So an endpoint probes its store once before relying on them (`probe`), and keeps
- * the HEAD check when the store fails the probe.
+ * ignore them and overwrite. So an endpoint probes its store once before relying on them
+ * (`probeConditionalWrites`), and keeps the HEAD check when the store fails the probe.
  */
 
 /** The condition a write of `request` carries: what the scan saw at its key. */
@@ -52,11 +52,12 @@ export function isDeletedSinceScan(condition: WriteCondition, error: unknown): b
   const failure = s3FailureOf(error);
   return (
     'IfMatch' in condition &&
-    (failure.name === 'NoSuchKey' || (failure.status === 404 && failure.name !== 'NoSuchBucket'))
+    (failure.name === 'NoSuchKey' ||
+      (failure.status === 404 && failure.name !== 'NoSuchBucket' && failure.name !== 'NoSuchUpload'))
   );
 }
 
-/** A wrong ETag no store can hold (MD5-sized, all zeros). */
+/** An ETag the empty scratch object cannot have (its MD5 is d41d8cd9…): an `If-Match` with it must fail. */
 const IMPOSSIBLE_ETAG = `"${'0'.repeat(32)}"`;
 
 /**
