@@ -10,8 +10,8 @@ import type { Measurement } from './measure.js';
 /**
  * `npx tsx bench/pvc.ts`: Tether's pvc:// endpoint against the real `kubectl cp` on
  * the same lab in the same run, and a plain `tar c | tar x` pipe on this machine as the physical floor.
- * Scenarios: push and pull of one big file (TETHER_BENCH_BIG_MIB, default 1024); push of many small files
- * (TETHER_BENCH_FILES × 4 KiB, default 10,000); re-sync of those files after changing one.
+ * Scenarios: push and pull of one big file (TETHER_BENCH_BIG_MIB, default 1024); push and pull of many small
+ * files (TETHER_BENCH_FILES × 4 KiB, default 10,000); re-sync of those files after changing one.
  * Targets (issue #4): initial transfers at least as fast as kubectl cp; the one-change re-sync ≥ 20× faster
  * than copying again; big-file throughput within 2× of the tar pipe; peak RSS under 200 MB.
  */
@@ -63,6 +63,8 @@ async function main(): Promise<void> {
       ...args,
     ]);
   const tether = (args: string[]): Promise<Measurement> => measure(process.execPath, [TETHER, ...args], env);
+  const addPair = (name: string, local: string, remote: string, mode: 'push' | 'pull'): Promise<Measurement> =>
+    tether(['pair', 'add', name, '--local', local, '--remote', remote, '--mode', mode, '--kubeconfig', lab.kubeconfig]);
   const rows: Row[] = [];
   try {
     mkdirSync(home, { recursive: true });
@@ -104,19 +106,7 @@ async function main(): Promise<void> {
     mkdirSync(floorDir);
     const floor = await measure('sh', ['-c', 'tar -C "$1" -cf - . | tar -C "$2" -xf -', 'sh', big, floorDir]);
     const remote = 'pvc://alice@group-vision/vision-archive/bench';
-    await tether([
-      'pair',
-      'add',
-      'big',
-      '--local',
-      big,
-      '--remote',
-      `${remote}/big`,
-      '--mode',
-      'push',
-      '--kubeconfig',
-      lab.kubeconfig,
-    ]);
+    await addPair('big', big, `${remote}/big`, 'push');
     rows.push({
       scenario: `push 1 × ${bigMiB} MiB`,
       tether: await tether(['sync', 'big']),
@@ -131,19 +121,7 @@ async function main(): Promise<void> {
     });
     const pulled = join(work, 'pulled');
     mkdirSync(pulled);
-    await tether([
-      'pair',
-      'add',
-      'bigpull',
-      '--local',
-      pulled,
-      '--remote',
-      `${remote}/big`,
-      '--mode',
-      'pull',
-      '--kubeconfig',
-      lab.kubeconfig,
-    ]);
+    await addPair('bigpull', pulled, `${remote}/big`, 'pull');
     rows.push({
       scenario: `pull 1 × ${bigMiB} MiB`,
       tether: await tether(['sync', 'bigpull']),
@@ -153,25 +131,22 @@ async function main(): Promise<void> {
 
     const small = join(work, 'small');
     smallFiles(small, fileCount);
-    await tether([
-      'pair',
-      'add',
-      'small',
-      '--local',
-      small,
-      '--remote',
-      `${remote}/small`,
-      '--mode',
-      'push',
-      '--kubeconfig',
-      lab.kubeconfig,
-    ]);
+    await addPair('small', small, `${remote}/small`, 'push');
     const copyAll = (): Promise<Measurement> =>
       kubectl(['cp', '-n', 'group-vision', small, 'bench-cp:/data/bench-cp-small']);
     rows.push({
       scenario: `push ${fileCount} × 4 KiB`,
       tether: await tether(['sync', 'small']),
       other: await copyAll(),
+      against: 'kubectl cp',
+    });
+    const pulledSmall = join(work, 'pulled-small');
+    mkdirSync(pulledSmall);
+    await addPair('smallpull', pulledSmall, `${remote}/small`, 'pull');
+    rows.push({
+      scenario: `pull ${fileCount} × 4 KiB`,
+      tether: await tether(['sync', 'smallpull']),
+      other: await kubectl(['cp', '-n', 'group-vision', 'bench-cp:/data/bench-cp-small', join(work, 'cp-small')]),
       against: 'kubectl cp',
     });
     writeFileSync(join(small, 'd0', 'f0.dat'), 'changed');

@@ -5,7 +5,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestLab } from '../lab/helpers.js';
 import type { TestLab } from '../lab/helpers.js';
-import { collectPageErrors, launchChromium, screenshot, startUiHost } from './helpers.js';
+import { isolatedEnv, openUi, screenshot, startUiHost } from './helpers.js';
 import type { UiHost } from './helpers.js';
 
 /**
@@ -28,19 +28,8 @@ beforeAll(async () => {
   await mkdir(join(work, 'home'));
   await mkdir(join(work, 'vision'));
   await writeFile(join(work, 'vision', 'notes.txt'), 'my notes\n');
-  const alice = lab.lab.user('alice');
-  host = await startUiHost(join(work, 'home'), {
-    KUBECONFIG: join(work, 'no-kubeconfig'),
-    AWS_ACCESS_KEY_ID: alice.s3.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: alice.s3.secretAccessKey,
-    AWS_REGION: 'us-east-1',
-    AWS_CONFIG_FILE: join(work, 'no-aws-config'),
-    AWS_SHARED_CREDENTIALS_FILE: join(work, 'no-aws-credentials'),
-  });
-  browser = await launchChromium();
-  page = await browser.newPage({ viewport: { width: 1280, height: 860 }, acceptDownloads: true });
-  pageErrors = collectPageErrors(page);
-  await page.goto(host.url);
+  host = await startUiHost(join(work, 'home'), isolatedEnv(work, lab.lab.user('alice').s3));
+  ({ browser, page, pageErrors } = await openUi(host, { width: 1280, height: 860 }));
 }, 180_000);
 
 afterAll(async () => {

@@ -75,3 +75,40 @@ export function collectPageErrors(page: Page): string[] {
   });
   return errors;
 }
+
+/** S3 keys a host is given (a lab user's, or the lab's admin keys). */
+export interface S3Keys {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly region?: string;
+}
+
+/**
+ * The environment of a `tether ui` that may use only what a test gives it: no kubeconfig but the one in its
+ * settings (`KUBECONFIG` points nowhere), these S3 keys, and no AWS profile files of the machine's user.
+ */
+export function isolatedEnv(work: string, keys: S3Keys): NodeJS.ProcessEnv {
+  return {
+    KUBECONFIG: join(work, 'no-kubeconfig'),
+    AWS_ACCESS_KEY_ID: keys.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: keys.secretAccessKey,
+    AWS_REGION: keys.region ?? 'us-east-1',
+    AWS_CONFIG_FILE: join(work, 'no-aws-config'),
+    AWS_SHARED_CREDENTIALS_FILE: join(work, 'no-aws-credentials'),
+  };
+}
+
+/** A browser session on a host: Chromium, one page (downloads accepted) at the host's URL, its errors collected. */
+export interface UiSession {
+  readonly browser: Browser;
+  readonly page: Page;
+  readonly pageErrors: string[];
+}
+
+export async function openUi(host: UiHost, viewport = { width: 1280, height: 860 }): Promise<UiSession> {
+  const browser = await launchChromium();
+  const page = await browser.newPage({ viewport, acceptDownloads: true });
+  const pageErrors = collectPageErrors(page);
+  await page.goto(host.url);
+  return { browser, page, pageErrors };
+}

@@ -8,7 +8,7 @@ import { parseDf } from '../../sync-engine/endpoints/pvc/freeSpace.js';
 import { parseQuantity } from '../../sync-engine/quota/report.js';
 import { startPvcLab } from '../pvc/helpers.js';
 import type { PvcLab } from '../pvc/helpers.js';
-import { collectPageErrors, launchChromium, screenshot, startUiHost } from './helpers.js';
+import { isolatedEnv, openUi, screenshot, startUiHost } from './helpers.js';
 import type { UiHost } from './helpers.js';
 
 /**
@@ -33,18 +33,8 @@ beforeAll(async () => {
     join(work, 'home', 'settings.json'),
     JSON.stringify({ kubeconfig: lab.lab.kubeconfig, phfsEndpoint: lab.lab.s3.endpoint }),
   );
-  host = await startUiHost(join(work, 'home'), {
-    KUBECONFIG: join(work, 'no-kubeconfig'),
-    AWS_ACCESS_KEY_ID: lab.lab.s3.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: lab.lab.s3.secretAccessKey,
-    AWS_REGION: lab.lab.s3.region,
-    AWS_CONFIG_FILE: join(work, 'no-aws-config'),
-    AWS_SHARED_CREDENTIALS_FILE: join(work, 'no-aws-credentials'),
-  });
-  browser = await launchChromium();
-  page = await browser.newPage({ viewport: { width: 1400, height: 900 }, acceptDownloads: true });
-  pageErrors = collectPageErrors(page);
-  await page.goto(host.url);
+  host = await startUiHost(join(work, 'home'), isolatedEnv(work, lab.lab.s3));
+  ({ browser, page, pageErrors } = await openUi(host, { width: 1400, height: 900 }));
 }, 180_000);
 
 afterAll(async () => {

@@ -8,7 +8,7 @@ import { StateStore } from '../../sync-engine/state/store.js';
 import { UiService } from '../../sync-engine/ui/service.js';
 import { run, startTestLab } from '../lab/helpers.js';
 import type { TestLab } from '../lab/helpers.js';
-import { collectPageErrors, launchChromium, screenshot, startUiHost } from './helpers.js';
+import { isolatedEnv, openUi, screenshot, startUiHost } from './helpers.js';
 import type { UiHost } from './helpers.js';
 
 /**
@@ -30,19 +30,8 @@ beforeAll(async () => {
     join(work, 'home', 'settings.json'),
     JSON.stringify({ kubeconfig: lab.lab.kubeconfig, phfsEndpoint: lab.lab.s3.endpoint }),
   );
-  const alice = lab.lab.user('alice');
-  host = await startUiHost(join(work, 'home'), {
-    KUBECONFIG: join(work, 'no-kubeconfig'),
-    AWS_ACCESS_KEY_ID: alice.s3.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: alice.s3.secretAccessKey,
-    AWS_REGION: 'us-east-1',
-    AWS_CONFIG_FILE: join(work, 'no-aws-config'),
-    AWS_SHARED_CREDENTIALS_FILE: join(work, 'no-aws-credentials'),
-  });
-  browser = await launchChromium();
-  page = await browser.newPage({ viewport: { width: 1280, height: 860 }, acceptDownloads: true });
-  pageErrors = collectPageErrors(page);
-  await page.goto(host.url);
+  host = await startUiHost(join(work, 'home'), isolatedEnv(work, lab.lab.user('alice').s3));
+  ({ browser, page, pageErrors } = await openUi(host, { width: 1280, height: 860 }));
 }, 180_000);
 
 afterAll(async () => {
