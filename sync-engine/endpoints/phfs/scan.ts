@@ -80,12 +80,12 @@ function isWrittenRow(row: unknown): row is [string, string, number, Record<stri
   );
 }
 
-/** Every record left by writes since the last scan, by key (a later record of a key wins), and their journal keys. */
+/** Every record left by writes since the last scan, by key (a key written twice has two), and their journal keys. */
 export function loadWritten(journal: JournalPort | undefined): {
-  byKey: Map<string, WrittenObject>;
+  byKey: Map<string, WrittenObject[]>;
   journalKeys: string[];
 } {
-  const byKey = new Map<string, WrittenObject>();
+  const byKey = new Map<string, WrittenObject[]>();
   const journalKeys: string[] = [];
   for (const record of journal?.list() ?? []) {
     if (!record.key.startsWith(WRITTEN_JOURNAL_PREFIX)) continue;
@@ -95,7 +95,9 @@ export function loadWritten(journal: JournalPort | undefined): {
       if (!isWrittenRow(row)) continue;
       const metadata: Record<string, string> = {};
       for (const [k, v] of Object.entries(row[3])) if (typeof v === 'string') metadata[k] = v;
-      byKey.set(row[0], { key: row[0], etag: row[1], size: row[2], metadata });
+      const records = byKey.get(row[0]) ?? [];
+      records.push({ key: row[0], etag: row[1], size: row[2], metadata });
+      byKey.set(row[0], records);
     }
   }
   return { byKey, journalKeys };
@@ -170,8 +172,8 @@ export async function scanS3(
       limit(async (): Promise<Entry | undefined> => {
         const id = cacheKey(object.key, object);
         let metadata = cache.get(id);
-        const mine = written.byKey.get(object.key);
-        if (metadata === undefined && mine !== undefined && mine.etag === object.etag && mine.size === object.size) {
+        const mine = written.byKey.get(object.key)?.find((w) => w.etag === object.etag && w.size === object.size);
+        if (metadata === undefined && mine !== undefined) {
           metadata = mine.metadata;
           headed++;
         }
