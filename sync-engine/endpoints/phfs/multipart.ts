@@ -196,7 +196,18 @@ export async function uploadMultipart(
   let nextPart = Math.max(record.nextPart ?? 1, ...[...parts.values()].map((p) => p.pn + 1));
   // The whole content's hash is known only when every byte passes through this process.
   const hash = resumeAt === 0 ? createHash('sha256') : undefined;
-  const reader = new ChunkReader(file.stream, hash, (bytes) => hooks.onBytes?.(bytes));
+  // Part buffers are reused once their part is up: memory stays at partConcurrency + 1 parts, where buffers
+  // left for the garbage collector made the peak grow by a part or more per part in flight.
+  const spare: Buffer[] = [];
+  const ours = new WeakSet<ArrayBufferLike>();
+  const allocate = (size: number): Buffer => {
+    const reused = spare.pop();
+    if (reused !== undefined && reused.length >= size) return reused;
+    const made = Buffer.allocUnsafeSlow(Math.max(size, partSize));
+    ours.add(made.buffer);
+    return made;
+  };
+  const reader = new ChunkReader(file.stream, hash, (bytes) => hooks.onBytes?.(bytes), allocate);
   const totalParts = Math.max(1, Math.ceil(entry.size / partSize));
   const inFlight = new Set<Promise<void>>();
   let failure: Error | undefined;
@@ -237,6 +248,8 @@ export async function uploadMultipart(
           if (answer.ETag === undefined) throw new Error(`the server returned no ETag for part ${n}`);
           parts.set(n, { pn, etag: answer.ETag });
           save();
+          // The part is stored: its whole body went out, and the SDK is done with it (retries included).
+          if (ours.has(body.buffer)) spare.push(Buffer.from(body.buffer));
         });
       const tracked: Promise<void> = task.then(
         () => void inFlight.delete(tracked),

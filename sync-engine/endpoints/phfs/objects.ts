@@ -22,6 +22,8 @@ export class ChunkReader {
     stream: Readable,
     private readonly hash: Hash | undefined,
     private readonly onBytes: (bytes: number) => void,
+    /** Where pieces that need a buffer of their own get it (a multipart upload reuses its parts' buffers). */
+    private readonly allocate: (size: number) => Buffer = (size) => Buffer.allocUnsafe(size),
   ) {
     this.iterator = stream[Symbol.asyncIterator]();
   }
@@ -53,7 +55,7 @@ export class ChunkReader {
         if (chunk.length > need) this.pending.unshift(chunk.subarray(need));
         return chunk.subarray(0, need);
       }
-      out ??= Buffer.allocUnsafe(size);
+      out ??= this.allocate(size);
       const take = Math.min(need, chunk.length);
       chunk.copy(out, filled, 0, take);
       filled += take;
