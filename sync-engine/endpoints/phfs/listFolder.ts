@@ -1,4 +1,4 @@
-import { HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { ListObjectsV2CommandOutput } from '@aws-sdk/client-s3';
 import pLimit from 'p-limit';
 import type { Entry } from '../../core/entry.js';
@@ -10,8 +10,7 @@ import type { S3Context } from './context.js';
 import { fileEntryOf } from './listing.js';
 import type { ListedObject } from './listing.js';
 import type { MetadataCache } from './scan.js';
-import { cacheKey } from './scan.js';
-import { isNotFound, isPreconditionFailed } from './s3Errors.js';
+import { cacheKey, headMetadata } from './scan.js';
 
 /**
  * One folder's direct children (`Endpoint.listFolder`): ListObjectsV2 with Delimiter '/' under the folder's
@@ -95,17 +94,8 @@ export async function listS3Folder(
           const id = cacheKey(object.key, object);
           let metadata = cache.get(id);
           if (metadata === undefined) {
-            try {
-              const head = await context.client.send(
-                new HeadObjectCommand({ Bucket: context.bucket, Key: object.key, IfMatch: object.etag }),
-                options.signal === undefined ? {} : { abortSignal: options.signal },
-              );
-              metadata = head.Metadata ?? {};
-            } catch (error) {
-              // Gone or replaced since the listing: the next listing shows what is there now.
-              if (isNotFound(error) || isPreconditionFailed(error)) return undefined;
-              throw context.fail(`read the metadata of ${filePath} on ${context.displayName}`, error);
-            }
+            metadata = await headMetadata(context, object, filePath, options.signal);
+            if (metadata === undefined) return undefined;
             cache.set(id, metadata);
           }
           context.known.set(filePath, { etag: object.etag, size: object.size });

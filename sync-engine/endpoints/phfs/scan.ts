@@ -8,7 +8,7 @@ import type { JournalPort, S3Context } from './context.js';
 import { classifyListing, fileEntryOf, META_MTIME, META_SHA256 } from './listing.js';
 import type { ListedObject } from './listing.js';
 import { UPLOAD_JOURNAL_PREFIX } from './multipart.js';
-import { isNotFound } from './s3Errors.js';
+import { isNotFound, isPreconditionFailed } from './s3Errors.js';
 
 /**
  * What a HEAD told about one version of an object (keyed by key, ETag, size and LastModified), kept between
@@ -108,6 +108,28 @@ export function cacheKey(key: string, object: ListedObject): string {
 }
 
 /** Every object under the root, page by page (ListObjectsV2 returns at most 1,000 keys a page). */
+/**
+ * The user metadata of the listed version of an object (one HEAD with `If-Match` its ETag), or undefined when it
+ * is gone or replaced since the listing: the next listing shows what is there now.
+ */
+export async function headMetadata(
+  context: S3Context,
+  object: ListedObject,
+  path: string,
+  signal: AbortSignal | undefined,
+): Promise<Readonly<Record<string, string>> | undefined> {
+  try {
+    const head = await context.client.send(
+      new HeadObjectCommand({ Bucket: context.bucket, Key: object.key, IfMatch: object.etag }),
+      signal === undefined ? {} : { abortSignal: signal },
+    );
+    return head.Metadata ?? {};
+  } catch (error) {
+    if (isNotFound(error) || isPreconditionFailed(error)) return undefined;
+    throw context.fail(`read the metadata of ${path} on ${context.displayName}`, error);
+  }
+}
+
 export async function listAll(context: S3Context, signal?: AbortSignal): Promise<ListedObject[]> {
   const objects: ListedObject[] = [];
   let token: string | undefined;
@@ -178,19 +200,9 @@ export async function scanS3(
           headed++;
         }
         if (metadata === undefined) {
-          try {
-            const head = await context.client.send(
-              new HeadObjectCommand({ Bucket: context.bucket, Key: object.key, IfMatch: object.etag }),
-              options.signal === undefined ? {} : { abortSignal: options.signal },
-            );
-            metadata = head.Metadata ?? {};
-            headed++;
-          } catch (error) {
-            if (isNotFound(error)) return undefined;
-            if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 412)
-              return undefined;
-            throw context.fail(`read the metadata of ${path} on ${context.displayName}`, error);
-          }
+          metadata = await headMetadata(context, object, path, options.signal);
+          if (metadata === undefined) return undefined;
+          headed++;
         }
         fresh.set(id, metadata);
         context.known.set(path, { etag: object.etag, size: object.size });
