@@ -1,4 +1,4 @@
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { coalesced } from './execClient.js';
 
@@ -37,5 +37,32 @@ describe('coalesced (stdin chunks joined into WebSocket messages)', () => {
     const messages = await collect(coalesced(Readable.from([big]), 128 * 1024));
     expect(messages).toHaveLength(1);
     expect(messages[0]?.length).toBe(big.length);
+  });
+});
+
+describe('coalesced when the consumer stops early', () => {
+  it('a source destroyed under a pending read is no unhandled rejection; the next read reports it', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => {
+      unhandled.push(reason);
+    };
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const source = new PassThrough();
+      // A chunk of at least max bytes is passed on at once, with the read for the next one already pending.
+      source.write(Buffer.alloc(2048, 1));
+      const messages = coalesced(source, 1024);
+      const first = await messages.next();
+      expect(first.done === true ? 0 : first.value.length).toBe(2048);
+      // The stream is cut while that message is being sent: the upload destroys its source before the sender
+      // comes back for the next message, with the read for it already pending.
+      source.destroy();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(unhandled).toEqual([]);
+      // The consumer that does come back learns of it then.
+      await expect(messages.next()).rejects.toThrow(/premature close/i);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
   });
 });

@@ -309,21 +309,28 @@ async function execSession(target: ExecTarget, request: ExecRequest): Promise<Ex
  */
 export async function* coalesced(source: AsyncIterable<Buffer>, max: number): AsyncGenerator<Buffer> {
   const iterator = source[Symbol.asyncIterator]();
-  let pending = iterator.next();
+  // The read for the next chunk is issued before this one is passed on, so it may fail (a source destroyed by
+  // a cut upload) while nobody awaits it: marked as handled here, it still rejects for whoever awaits it next.
+  const read = (): Promise<IteratorResult<Buffer>> => {
+    const next = iterator.next();
+    next.catch(() => undefined);
+    return next;
+  };
+  let pending = read();
   try {
     for (;;) {
       const first = await pending;
       if (first.done === true) return;
       const parts = [first.value];
       let size = first.value.length;
-      pending = iterator.next();
+      pending = read();
       while (size < max) {
         const turn = new Promise<undefined>((resolve) => setImmediate(resolve, undefined));
         const ready = await Promise.race([pending, turn]);
         if (ready === undefined || ready.done === true) break;
         parts.push(ready.value);
         size += ready.value.length;
-        pending = iterator.next();
+        pending = read();
       }
       yield parts.length === 1 ? first.value : Buffer.concat(parts, size);
     }
