@@ -3,13 +3,13 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import tar from 'tar-stream';
 import { WebSocket } from 'ws';
 import { StateStore } from '../state/store.js';
 import { startBrowserHost } from './browserHost.js';
 import type { BrowserHost } from './browserHost.js';
 import type { ServerMessage } from './contract.js';
 import { UiService } from './service.js';
+import { untar } from './testing/untar.js';
 
 let dir: string;
 let store: StateStore;
@@ -31,24 +31,6 @@ afterAll(async () => {
   store.close();
   await rm(dir, { recursive: true, force: true });
 });
-
-/** The entries of a tar archive: [name, content] in order. */
-async function untar(archive: Buffer): Promise<[string, string][]> {
-  const entries: [string, string][] = [];
-  const extract = tar.extract();
-  extract.on('entry', (header, stream, next) => {
-    const chunks: Buffer[] = [];
-    stream.on('data', (chunk: unknown) => chunks.push(chunk as Buffer));
-    stream.on('end', () => {
-      entries.push([header.name, Buffer.concat(chunks).toString()]);
-      next();
-    });
-  });
-  const done = new Promise<void>((resolve, reject) => extract.on('finish', () => resolve()).on('error', reject));
-  extract.end(archive);
-  await done;
-  return entries;
-}
 
 /** A transfer route's URL with the host's token (or `token`), for `remoteUrl` and `path`. */
 function transferUrl(route: string, remoteUrl: string, path: string, token = host.token): string {

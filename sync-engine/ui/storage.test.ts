@@ -3,13 +3,13 @@ import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable, Writable } from 'node:stream';
-import tar from 'tar-stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Entry } from '../core/entry.js';
 import type { Endpoint } from '../endpoints/endpoint.js';
 import { openRemote } from '../endpoints/open.js';
 import type { RemoteAccess } from './contract.js';
 import { StorageBrowser } from './storage.js';
+import { untar } from './testing/untar.js';
 import type { DownloadInfo } from './transfers.js';
 
 /**
@@ -75,23 +75,6 @@ function collect(): { sink: Writable; body: () => Buffer } {
     },
   });
   return { sink, body: () => Buffer.concat(chunks) };
-}
-
-async function untar(archive: Buffer): Promise<[string, string][]> {
-  const entries: [string, string][] = [];
-  const extract = tar.extract();
-  extract.on('entry', (header, stream, next) => {
-    const chunks: Buffer[] = [];
-    stream.on('data', (chunk: unknown) => chunks.push(chunk as Buffer));
-    stream.on('end', () => {
-      entries.push([header.name, Buffer.concat(chunks).toString()]);
-      next();
-    });
-  });
-  const done = new Promise<void>((resolve, reject) => extract.on('finish', resolve).on('error', reject));
-  extract.end(archive);
-  await done;
-  return entries;
 }
 
 describe('StorageBrowser over listFolder', () => {
