@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { JournalPort } from '../../sync-engine/endpoints/phfs/context.js';
 import { S3Endpoint } from '../../sync-engine/endpoints/phfs/s3Endpoint.js';
@@ -40,6 +40,25 @@ function countingEndpoint(journal: JournalPort): { endpoint: S3Endpoint; counts:
   );
   const endpoint = new S3Endpoint(parseRemoteUrl('s3://phfs/cache-test'), { settings: {}, journal, client });
   return { endpoint, counts };
+}
+
+/** Counts `commandName` requests in flight on `client`; the getter returns the most seen at once. */
+function countInFlight(client: S3Client, commandName: string): () => number {
+  let inFlight = 0;
+  let most = 0;
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName !== commandName) return next(args);
+      most = Math.max(most, ++inFlight);
+      try {
+        return await next(args);
+      } finally {
+        inFlight--;
+      }
+    },
+    { step: 'initialize' },
+  );
+  return () => most;
 }
 
 it('pages through more than 1,000 keys, and a later run reads mtimes from the cache instead of HEAD requests', async () => {
@@ -93,20 +112,7 @@ it('reads from an offset (ranged resume), refuses a changed object, and hashes f
 
 it('small files go up several at a time (at most 8 PUTs in flight per call), each still checked and complete', async () => {
   const client = lab.client('admin');
-  let inFlight = 0;
-  let most = 0;
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      if (context.commandName !== 'PutObjectCommand') return next(args);
-      most = Math.max(most, ++inFlight);
-      try {
-        return await next(args);
-      } finally {
-        inFlight--;
-      }
-    },
-    { step: 'initialize' },
-  );
+  const mostPuts = countInFlight(client, 'PutObjectCommand');
   // The signed payload hash Tether supplies (instead of the SDK hashing each body again) is the body's.
   const wrongHashes: string[] = [];
   client.middlewareStack.add(
@@ -143,28 +149,15 @@ it('small files go up several at a time (at most 8 PUTs in flight per call), eac
   expect(problems).toEqual([]);
   expect(wrongHashes).toEqual([]);
   expect(done.sort()).toEqual(files.map((f) => f.path).sort());
-  expect(most).toBeGreaterThan(1);
-  expect(most).toBeLessThanOrEqual(8);
+  expect(mostPuts()).toBeGreaterThan(1);
+  expect(mostPuts()).toBeLessThanOrEqual(8);
   for (const f of files) expect((await lab.get(`pipelined/${f.path}`)).equals(f.data)).toBe(true);
   await endpoint.close();
 }, 60_000);
 
 it('a multipart upload keeps partConcurrency parts in flight, never more, and the object is whole', async () => {
   const client = lab.client('admin');
-  let inFlight = 0;
-  let most = 0;
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      if (context.commandName !== 'UploadPartCommand') return next(args);
-      most = Math.max(most, ++inFlight);
-      try {
-        return await next(args);
-      } finally {
-        inFlight--;
-      }
-    },
-    { step: 'initialize' },
-  );
+  const mostParts = countInFlight(client, 'UploadPartCommand');
   const MiB = 1024 * 1024;
   const endpoint = new S3Endpoint(parseRemoteUrl('s3://phfs/parts'), {
     settings: {},
@@ -196,7 +189,7 @@ it('a multipart upload keeps partConcurrency parts in flight, never more, and th
   );
   await endpoint.close();
   expect(problems).toEqual([]);
-  expect(most).toBe(2);
+  expect(mostParts()).toBe(2);
   expect((await lab.get('parts/big.bin')).equals(data)).toBe(true);
 }, 60_000);
 
