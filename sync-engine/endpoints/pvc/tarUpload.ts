@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import { Transform } from 'node:stream';
 import tar from 'tar-stream';
 import type { Entry } from '../../core/entry.js';
-import { invalidPathReason } from '../../core/entry.js';
+import { baseName, invalidPathReason, parentOf } from '../../core/entry.js';
 import { partialPathFor, STAGING_PREFIX } from '../../core/temporaries.js';
 import { TetherError } from '../../errors.js';
 import type { IncomingFile, WriteHooks, WriteRequest } from '../endpoint.js';
@@ -49,14 +49,25 @@ const commitScript =
 /**
  * The commit of a whole tar batch in one exec, whatever its size: the list travels NUL-delimited on stdin
  * (length-framed by `head -c`, so v4 works), and `xargs -0` hands it to `batchCommitScript` as argv, never
- * through a shell string. Each record is self-contained (`index:expected:sha256:./path`, the path last since
- * only it may hold a colon), so wherever xargs splits the list, no record is cut. The staging folder goes in the
- * same exec. Before this, the list travelled in the exec URL, some 80 files per exec: most of the time of a
- * push of many small files.
+ * through a shell string. Each record is self-contained, so wherever xargs splits the list, no record is cut:
+ * - `x:<staged name>`: a grouped file that must not land (its source failed); removed first;
+ * - `g:<group>:./folder`: the new files of one target folder (see StagingLayout), moved by one `mv`;
+ * - `index:expected:sha256:./path`: a file checked and moved on its own (the path last: only it may hold a
+ *   colon).
+ * Before this, the list travelled in the exec URL, some 80 files per exec; then each file cost a `mv`
+ * process, some 8 ms each in a lab pod on a 2-core machine: most of the time of a push of many small files.
  */
 const batchCommitScript =
   stateFn +
-  'd=$1; shift; for r in "$@"; do i=${r%%:*}; r=${r#*:}; e=${r%%:*}; r=${r#*:}; h=${r%%:*}; dst=${r#*:}; src=$d/$i; ' +
+  // grp: what of a group's folder may land (nothing there now, checked with builtins) goes by one `mv`; a name
+  // whose target appeared since the scan stays behind ("changed"), and so does what a failed `mv` left ("fail").
+  'grp() { s=$1; dir=$2; set --; for f in "$s"/* "$s"/.[!.]* "$s"/..?*; do { [ -e "$f" ] || [ -L "$f" ]; } || continue; ' +
+  't="$dir/${f##*/}"; if [ -e "$t" ] || [ -L "$t" ]; then printf "changed %s\\0" "$t"; else set -- "$@" "$f"; fi; done; ' +
+  'if [ $# -gt 0 ] && ! mv -f -- "$@" "$dir/" >&2; then for f in "$@"; do if [ -e "$f" ] || [ -L "$f" ]; then ' +
+  'printf "fail %s\\0" "$dir/${f##*/}"; fi; done; fi; printf "group %s\\0" "$dir"; }; ' +
+  'd=$1; shift; for r in "$@"; do case $r in x:*) rm -f -- "$d/${r#x:}"; continue;; ' +
+  'g:*) r=${r#g:}; grp "$d/n/${r%%:*}" "${r#*:}"; continue;; esac; ' +
+  'i=${r%%:*}; r=${r#*:}; e=${r%%:*}; r=${r#*:}; h=${r%%:*}; dst=${r#*:}; src=$d/$i; ' +
   'if [ "$h" != - ]; then got=$(sha256sum "$src" | cut -c1-64); if [ "$got" != "$h" ]; then rm -f -- "$src"; printf "hash %s\\0" "$dst"; continue; fi; fi; ' +
   'if [ "$e" = none ]; then if [ -e "$dst" ] || [ -L "$dst" ]; then printf "changed %s\\0" "$dst"; continue; fi; ' +
   'elif [ "$(state "$dst")" != "$e" ]; then printf "changed %s\\0" "$dst"; continue; fi; ' +
@@ -91,35 +102,111 @@ async function commitBatch(shell: PodShell, commits: readonly Commit[], hooks: W
   reportCommits(shell, commits, await shell.run(commitScript, args), hooks);
 }
 
-/** Commits a tar batch extracted into `staging` (entries named by index) and removes `staging`; one exec. */
+/**
+ * Where each file of a tar batch waits in its staging folder. A new file (nothing at its target at the scan)
+ * goes to `n/<group>/<its name>`, one group per target folder, so that a group moves into place with one `mv`;
+ * a file that replaces another goes to `<index>` and is checked and moved on its own. So does a new file whose
+ * name a plain ustar header cannot hold (not ASCII, or over 100 bytes): tar-stream would add a PAX header,
+ * and the archive's length, which frames it on stdin, must be known before it is sent.
+ */
+class StagingLayout {
+  /** Group number by target folder ('' is the root), in order of first use. */
+  readonly groups = new Map<string, number>();
+  readonly names: string[];
+
+  constructor(batch: readonly WriteRequest[]) {
+    this.names = batch.map((request, i) => {
+      const name = baseName(request.path);
+      if (request.replaces !== undefined || !plainUstarName(name)) return String(i);
+      const folder = parentOf(request.path);
+      let group = this.groups.get(folder);
+      if (group === undefined) {
+        group = this.groups.size;
+        this.groups.set(folder, group);
+      }
+      return `n/${group}/${name}`;
+    });
+  }
+
+  /** Whether the file at `index` waits in a group (else under its index). */
+  grouped(index: number): boolean {
+    return this.names[index]?.startsWith('n/') === true;
+  }
+
+  /** Folders the archive must hold before the file at `index` that it does not hold yet, in order. */
+  foldersBefore(index: number, emitted: Set<string>): string[] {
+    const name = this.names[index] ?? '';
+    if (!this.grouped(index)) return [];
+    const wanted = ['n/', name.slice(0, name.indexOf('/', 2) + 1)].filter((folder) => !emitted.has(folder));
+    for (const folder of wanted) emitted.add(folder);
+    return wanted;
+  }
+
+  /** Folder entries in the archive: `n/` and one per group. */
+  get folderCount(): number {
+    return this.groups.size === 0 ? 0 : this.groups.size + 1;
+  }
+}
+
+function plainUstarName(name: string): boolean {
+  return name.length <= 100 && Buffer.byteLength(name) === name.length;
+}
+
+/** Commits a tar batch extracted into `staging` (see StagingLayout) and removes `staging`; one exec. */
 async function commitStaged(
   shell: PodShell,
   staging: string,
+  layout: StagingLayout,
   commits: readonly { readonly request: WriteRequest; readonly index: number }[],
   hooks: WriteHooks,
 ): Promise<void> {
-  const list = Buffer.from(
-    commits.map((c) => `${c.index}:${expectedState(c.request.replaces)}:-:${dotted(c.request.path)}\0`).join(''),
+  // A grouped file that must not go into place (its source failed, or its hash did not match) is removed
+  // first: its group's `mv` would take it along. Rare, so one `rm` each is fine.
+  const committing = new Set(commits.map((c) => c.index));
+  const records = layout.names.flatMap((name, index) =>
+    layout.grouped(index) && !committing.has(index) ? [`x:${name}\0`] : [],
   );
+  const groups = new Set<number>();
+  for (const c of commits) {
+    if (!layout.grouped(c.index)) {
+      records.push(`${c.index}:${expectedState(c.request.replaces)}:-:${dotted(c.request.path)}\0`);
+      continue;
+    }
+    const folder = parentOf(c.request.path);
+    const group = layout.groups.get(folder) ?? -1;
+    if (groups.has(group)) continue;
+    groups.add(group);
+    records.push(`g:${group}:${folder === '' ? '.' : dotted(folder)}\0`);
+  }
+  const list = Buffer.from(records.join(''));
   const result = await shell.run(batchCommitRunner, [String(list.length), staging, batchCommitScript], {
     stdin: list,
   });
-  reportCommits(shell, commits, result, hooks);
+  reportCommits(shell, commits, result, hooks, (index) => layout.grouped(index));
 }
 
 function reportCommits(
   shell: PodShell,
-  commits: readonly { readonly request: WriteRequest }[],
+  commits: readonly { readonly request: WriteRequest; readonly index?: number }[],
   result: ExecResult,
   hooks: WriteHooks,
+  grouped: (index: number) => boolean = () => false,
 ): void {
   const codes = new Map<string, string>();
+  /** Target folders whose group of new files was moved: a member with no code of its own went into place. */
+  const movedGroups = new Set<string>();
   for (const record of nulRecords(result.stdout)) {
     const space = record.indexOf(' ');
-    codes.set(record.slice(space + 3), record.slice(0, space));
+    const code = record.slice(0, space);
+    const path = record.slice(space + 1);
+    const relative = path === '.' ? '' : path.slice(2);
+    if (code === 'group') movedGroups.add(relative);
+    else codes.set(relative, code);
   }
   for (const c of commits) {
-    const code = codes.get(c.request.path);
+    const code =
+      codes.get(c.request.path) ??
+      (c.index !== undefined && grouped(c.index) && movedGroups.has(parentOf(c.request.path)) ? 'ok' : undefined);
     if (code === 'ok') {
       hooks.onFileDone?.(c.request, { ...c.request.entry, mtimeMs: Math.floor(c.request.entry.mtimeMs / 1000) * 1000 });
       continue;
@@ -185,6 +272,8 @@ async function uploadBatch(
   hooks: WriteHooks,
 ): Promise<void> {
   const staging = `${STAGING_PREFIX}${randomBytes(8).toString('hex')}`;
+  const layout = new StagingLayout(batch);
+  const folders = new Set<string>();
   const pack = tar.pack();
   // Destroyed with the exec's error on a cut, possibly after the exec stopped reading it: never an uncaught 'error'.
   pack.on('error', () => undefined);
@@ -208,8 +297,12 @@ async function uploadBatch(
       }
       const size = request.entry.size;
       const hash = request.verifySha256 === undefined ? undefined : createHash('sha256');
+      for (const folder of layout.foldersBefore(i, folders))
+        await new Promise<void>((resolve, reject) =>
+          pack.entry({ name: folder, type: 'directory', mode: 0o700 }, (error) => (error ? reject(error) : resolve())),
+        );
       const header = {
-        name: String(i),
+        name: layout.names[i] ?? String(i),
         size,
         mtime: new Date(Math.floor(request.entry.mtimeMs / 1000) * 1000),
         mode: request.entry.executable ? 0o755 : 0o644,
@@ -242,7 +335,7 @@ async function uploadBatch(
     }
     pack.finalize();
   };
-  const total = tarSize(batch.map((r) => r.entry.size));
+  const total = tarSize(batch.map((r) => r.entry.size)) + 512 * layout.folderCount;
   let committed = false;
   try {
     const producing = produce().catch((error: unknown) => {
@@ -275,7 +368,7 @@ async function uploadBatch(
       // tar exited 0, so each entry has its full size, and the header's mtime and mode.
       commits.push({ request, index: i });
     });
-    await commitStaged(shell, staging, commits, hooks);
+    await commitStaged(shell, staging, layout, commits, hooks);
     committed = true;
   } finally {
     if (!committed) await shell.run('rm -rf -- "$1"', [staging]).catch(() => undefined);
