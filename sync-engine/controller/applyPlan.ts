@@ -12,7 +12,7 @@ import { backoff, DEFAULT_RETRY, isRetryable, nextRetry } from '../core/retry.js
 
 /** Files at least this big travel alone, resume from a partial file, and report progress as they go. */
 export const LARGE_FILE_BYTES = 8 * 1024 * 1024;
-/** A batch of small files is cut at this many files or bytes. */
+/** A batch of small files is cut at this many files or bytes (or more files, see `batchFilesFor`). */
 const BATCH_FILES = 512;
 const BATCH_BYTES = 64 * 1024 * 1024;
 
@@ -94,8 +94,17 @@ function throwIfAborted(signal: AbortSignal): void {
   if (signal.aborted) throw new TetherError('cancelled', 'sync cancelled');
 }
 
-/** Cuts copies into batches: each large file alone, small files grouped by count and bytes. */
-function batchesOf(copies: readonly CopyAction[]): CopyAction[][] {
+/**
+ * Files per batch of small files: BATCH_FILES, or, where an endpoint asks for larger batches (`batchFiles`), as
+ * many as spread the files over the concurrent slots, up to what it asks for.
+ */
+export function batchFilesFor(count: number, concurrency: number, endpoints: readonly Endpoint[]): number {
+  const asked = Math.max(BATCH_FILES, ...endpoints.map((e) => e.capabilities.batchFiles ?? BATCH_FILES));
+  return Math.min(asked, Math.max(BATCH_FILES, Math.ceil(count / Math.max(1, concurrency))));
+}
+
+/** Cuts copies into batches: each large file alone, small files grouped by count (`maxFiles`) and bytes. */
+function batchesOf(copies: readonly CopyAction[], maxFiles: number): CopyAction[][] {
   const batches: CopyAction[][] = [];
   let current: CopyAction[] = [];
   let currentBytes = 0;
@@ -104,7 +113,7 @@ function batchesOf(copies: readonly CopyAction[]): CopyAction[][] {
       batches.push([copy]);
       continue;
     }
-    if (current.length >= BATCH_FILES || currentBytes + copy.source.size > BATCH_BYTES) {
+    if (current.length >= maxFiles || currentBytes + copy.source.size > BATCH_BYTES) {
       batches.push(current);
       current = [];
       currentBytes = 0;
@@ -183,7 +192,9 @@ export async function applyPlan(plan: Plan, context: ApplyContext): Promise<Appl
   const jobs: Promise<void>[] = [];
   for (const side of sides) {
     const copies = plan[side].filter((a): a is CopyAction => a.kind === 'copy');
-    for (const batch of batchesOf(copies)) {
+    const small = copies.reduce((n, copy) => n + (copy.source.size < LARGE_FILE_BYTES ? 1 : 0), 0);
+    const maxFiles = batchFilesFor(small, context.concurrency, [endpoints.local, endpoints.remote]);
+    for (const batch of batchesOf(copies, maxFiles)) {
       jobs.push(limit(() => copyBatch(side, batch, context, result, problem)));
     }
   }

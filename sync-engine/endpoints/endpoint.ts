@@ -14,6 +14,11 @@ export interface EndpointCapabilities {
   readonly remoteHash: boolean;
   /** Whether an interrupted write continues from what already arrived (`partialOffset`). */
   readonly resumableWrites: boolean;
+  /**
+   * Most small files one `readFiles`/`writeFiles` call may carry, where each call has a fixed cost worth
+   * spreading (an exec in a pod costs processes there). The engine's default (512) when absent or smaller.
+   */
+  readonly batchFiles?: number;
 }
 
 export interface ScanOptions {
