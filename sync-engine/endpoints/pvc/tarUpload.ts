@@ -59,12 +59,16 @@ const commitScript =
  */
 const batchCommitScript =
   stateFn +
-  // grp: what of a group's folder may land (nothing there now, checked with builtins) goes by one `mv`; a name
-  // whose target appeared since the scan stays behind ("changed"), and so does what a failed `mv` left ("fail").
-  'grp() { s=$1; dir=$2; set --; for f in "$s"/* "$s"/.[!.]* "$s"/..?*; do { [ -e "$f" ] || [ -L "$f" ]; } || continue; ' +
-  't="$dir/${f##*/}"; if [ -e "$t" ] || [ -L "$t" ]; then printf "changed %s\\0" "$t"; else set -- "$@" "$f"; fi; done; ' +
-  'if [ $# -gt 0 ] && ! mv -f -- "$@" "$dir/" >&2; then for f in "$@"; do if [ -e "$f" ] || [ -L "$f" ]; then ' +
-  'printf "fail %s\\0" "$dir/${f##*/}"; fi; done; fi; printf "group %s\\0" "$dir"; }; ' +
+  // grp: a name whose target appeared since the scan is removed from the group ("changed"; checked with builtins,
+  // one `rm` each, rare); the rest goes by one `mv` (per glob that matches); what a failed `mv` left is "fail".
+  // No list is built in the shell: `set -- "$@" "$f"` per file costs quadratic time in the group's size.
+  'grp() { s=$1; dir=$2; for f in "$s"/* "$s"/.[!.]* "$s"/..?*; do { [ -e "$f" ] || [ -L "$f" ]; } || continue; ' +
+  't="$dir/${f##*/}"; if [ -e "$t" ] || [ -L "$t" ]; then rm -f -- "$f"; printf "changed %s\\0" "$t"; fi; done; ' +
+  'mvg "$dir" "$s"/*; mvg "$dir" "$s"/.[!.]*; mvg "$dir" "$s"/..?*; ' +
+  'for f in "$s"/* "$s"/.[!.]* "$s"/..?*; do if [ -e "$f" ] || [ -L "$f" ]; then printf "fail %s\\0" "$dir/${f##*/}"; fi; done; ' +
+  'printf "group %s\\0" "$dir"; }; ' +
+  // A glob that matched nothing stays as written, and names nothing that exists: then there is nothing to move.
+  'mvg() { to=$1; shift; { [ -e "$1" ] || [ -L "$1" ]; } || return 0; mv -f -- "$@" "$to/" >&2; }; ' +
   'd=$1; shift; for r in "$@"; do case $r in x:*) rm -f -- "$d/${r#x:}"; continue;; ' +
   'g:*) r=${r#g:}; grp "$d/n/${r%%:*}" "${r#*:}"; continue;; esac; ' +
   'i=${r%%:*}; r=${r#*:}; e=${r%%:*}; r=${r#*:}; h=${r%%:*}; dst=${r#*:}; src=$d/$i; ' +
