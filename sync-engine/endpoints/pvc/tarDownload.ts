@@ -20,10 +20,17 @@ interface ReadRequest {
 
 /** Files below this size travel in tar batches; larger ones (or resumed ones) alone with `tail -c +N`. */
 export const LARGE_DOWNLOAD_BYTES = 8 * 1024 * 1024;
-const BATCH_FILES = 256;
+const BATCH_FILES = 4096;
 const BATCH_BYTES = 64 * 1024 * 1024;
-/** Paths travel in the exec URL: keep a batch's arguments short (API servers refuse long request lines). */
-const MAX_ARG_BYTES = 6000;
+
+/**
+ * Archives the NUL-delimited list of `$1` bytes on stdin (length-framed: works under v4 too). The list travels
+ * on stdin, not in the exec URL, whose length API servers limit: one exec carries thousands of files, not the
+ * couple of hundred whose names fit a request line. Where xargs splits a long list, its tars' archives follow
+ * one another on stdout, which the extractor reads as one (it skips the end blocks between them). `tar -T -`
+ * would read the list directly, but Debian's BusyBox has no `-T`.
+ */
+const archiveScript = 'head -c "$1" | xargs -0 tar -cf -';
 
 function failing(path: string, why: string): Readable {
   const stream = new Readable({ read() {} });
@@ -99,12 +106,9 @@ async function* tarBatch(
   const onAbort = (): void => stop.abort();
   options.signal?.addEventListener('abort', onAbort);
   let complete = false;
+  const list = Buffer.from(batch.map((r) => `${dotted(r.path)}\0`).join(''));
   const running = shell
-    .run(
-      'tar -cf - "$@"',
-      batch.map((r) => dotted(r.path)),
-      { stdout: feedOf(extract), signal: stop.signal },
-    )
+    .run(archiveScript, [String(list.length)], { stdin: list, stdout: feedOf(extract), signal: stop.signal })
     .then(
       (result) => {
         // A vanished file makes tar complain and exit non-zero; those files are simply missing below.
@@ -268,12 +272,10 @@ export async function* readRemoteFiles(
 ): AsyncGenerator<IncomingFile> {
   let batch: ReadRequest[] = [];
   let batchBytes = 0;
-  let argBytes = 0;
   async function* flush(): AsyncGenerator<IncomingFile> {
     if (batch.length > 0) yield* tarBatch(shell, batch, options);
     batch = [];
     batchBytes = 0;
-    argBytes = 0;
   }
   for (const request of requests) {
     if (options.signal?.aborted === true) throw new TetherError('cancelled', 'reading files cancelled');
@@ -295,8 +297,7 @@ export async function* readRemoteFiles(
     }
     batch.push(request);
     batchBytes += request.entry.size;
-    argBytes += encodeURIComponent(request.path).length + 11;
-    if (batch.length >= BATCH_FILES || batchBytes >= BATCH_BYTES || argBytes >= MAX_ARG_BYTES) yield* flush();
+    if (batch.length >= BATCH_FILES || batchBytes >= BATCH_BYTES) yield* flush();
   }
   yield* flush();
 }
