@@ -175,9 +175,14 @@ async function* tarBatch(
   }
 }
 
+/**
+ * Streams file `$1` from byte `$3` (1-based) if it is still version `$2`. From the start with `cat`: BusyBox's
+ * `tail -c +N` writes to a pipe in small pieces, 2.4× the CPU of `cat` (0.8 s against 0.34 s per GiB here).
+ */
 const tailScript =
   'p=$1; e=$2; k=$3; if [ -L "$p" ] || [ ! -f "$p" ]; then echo "tether: vanished" >&2; exit 10; fi; ' +
-  'if [ "$(stat -c "file|%s|%Y" "$p")" != "$e" ]; then echo "tether: changed" >&2; exit 11; fi; tail -c +"$k" "$p"';
+  'if [ "$(stat -c "file|%s|%Y" "$p")" != "$e" ]; then echo "tether: changed" >&2; exit 11; fi; ' +
+  'if [ "$k" = 1 ]; then exec cat -- "$p"; fi; exec tail -c +"$k" "$p"';
 
 /** How a cut stream of one large download is resumed in place (see core/retry.ts). */
 export const DOWNLOAD_RETRY: RetryPolicy = { ...DEFAULT_RETRY, maxStalledAttempts: 3 };
