@@ -65,6 +65,11 @@ async function main(): Promise<void> {
   const tether = (args: string[]): Promise<Measurement> => measure(process.execPath, [TETHER, ...args], env);
   const addPair = (name: string, local: string, remote: string, mode: 'push' | 'pull'): Promise<Measurement> =>
     tether(['pair', 'add', name, '--local', local, '--remote', remote, '--mode', mode, '--kubeconfig', lab.kubeconfig]);
+  /** Flushes dirty pages first, so one tool's writeback is not timed in the other's run (as bench/run.ts does). */
+  const flushed = async (run: () => Promise<Measurement>): Promise<Measurement> => {
+    await measure('sync', []);
+    return run();
+  };
   const rows: Row[] = [];
   try {
     mkdirSync(home, { recursive: true });
@@ -104,13 +109,17 @@ async function main(): Promise<void> {
     bigFile(join(big, 'big.bin'), bigMiB);
     const floorDir = join(work, 'floor');
     mkdirSync(floorDir);
-    const floor = await measure('sh', ['-c', 'tar -C "$1" -cf - . | tar -C "$2" -xf -', 'sh', big, floorDir]);
+    const floor = await flushed(() =>
+      measure('sh', ['-c', 'tar -C "$1" -cf - . | tar -C "$2" -xf -', 'sh', big, floorDir]),
+    );
     const remote = 'pvc://alice@group-vision/vision-archive/bench';
     await addPair('big', big, `${remote}/big`, 'push');
     rows.push({
       scenario: `push 1 × ${bigMiB} MiB`,
-      tether: await tether(['sync', 'big']),
-      other: await kubectl(['cp', '-n', 'group-vision', join(big, 'big.bin'), 'bench-cp:/data/bench-cp-big.bin']),
+      tether: await flushed(() => tether(['sync', 'big'])),
+      other: await flushed(() =>
+        kubectl(['cp', '-n', 'group-vision', join(big, 'big.bin'), 'bench-cp:/data/bench-cp-big.bin']),
+      ),
       against: 'kubectl cp',
     });
     rows.push({
@@ -124,8 +133,10 @@ async function main(): Promise<void> {
     await addPair('bigpull', pulled, `${remote}/big`, 'pull');
     rows.push({
       scenario: `pull 1 × ${bigMiB} MiB`,
-      tether: await tether(['sync', 'bigpull']),
-      other: await kubectl(['cp', '-n', 'group-vision', 'bench-cp:/data/bench-cp-big.bin', join(work, 'cp-big.bin')]),
+      tether: await flushed(() => tether(['sync', 'bigpull'])),
+      other: await flushed(() =>
+        kubectl(['cp', '-n', 'group-vision', 'bench-cp:/data/bench-cp-big.bin', join(work, 'cp-big.bin')]),
+      ),
       against: 'kubectl cp',
     });
 
@@ -136,8 +147,8 @@ async function main(): Promise<void> {
       kubectl(['cp', '-n', 'group-vision', small, 'bench-cp:/data/bench-cp-small']);
     rows.push({
       scenario: `push ${fileCount} × 4 KiB`,
-      tether: await tether(['sync', 'small']),
-      other: await copyAll(),
+      tether: await flushed(() => tether(['sync', 'small'])),
+      other: await flushed(() => copyAll()),
       against: 'kubectl cp',
     });
     const pulledSmall = join(work, 'pulled-small');
@@ -145,15 +156,17 @@ async function main(): Promise<void> {
     await addPair('smallpull', pulledSmall, `${remote}/small`, 'pull');
     rows.push({
       scenario: `pull ${fileCount} × 4 KiB`,
-      tether: await tether(['sync', 'smallpull']),
-      other: await kubectl(['cp', '-n', 'group-vision', 'bench-cp:/data/bench-cp-small', join(work, 'cp-small')]),
+      tether: await flushed(() => tether(['sync', 'smallpull'])),
+      other: await flushed(() =>
+        kubectl(['cp', '-n', 'group-vision', 'bench-cp:/data/bench-cp-small', join(work, 'cp-small')]),
+      ),
       against: 'kubectl cp',
     });
     writeFileSync(join(small, 'd0', 'f0.dat'), 'changed');
     rows.push({
       scenario: 're-sync after changing one file',
-      tether: await tether(['sync', 'small']),
-      other: await copyAll(),
+      tether: await flushed(() => tether(['sync', 'small'])),
+      other: await flushed(() => copyAll()),
       against: 'kubectl cp (copy again)',
     });
   } finally {
