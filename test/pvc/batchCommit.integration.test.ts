@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Problem } from '../../sync-engine/core/entry.js';
 import type { WriteRequest } from '../../sync-engine/endpoints/endpoint.js';
-import { fileEntry, incomingFrom } from '../../sync-engine/endpoints/local/testFixtures.js';
+import { fileEntry, incomingFrom, readAll } from '../../sync-engine/endpoints/local/testFixtures.js';
 import type { Content } from '../../sync-engine/endpoints/local/testFixtures.js';
 import { openRemote } from '../../sync-engine/endpoints/open.js';
 import { startPvcLab } from './helpers.js';
@@ -98,6 +98,46 @@ describe.each([
         '.tether-*',
       ]);
       expect(leftovers.stdout.toString()).toBe('');
+    } finally {
+      await endpoint.close();
+    }
+  });
+});
+
+describe.each([
+  ['BusyBox', 'busybox:1.36'],
+  ['GNU', 'debian:12'],
+])('a pull whose list of names xargs splits, through a %s helper', (_userland, image) => {
+  it('reads the archives of the split list as one: every file, in order, exact', async () => {
+    const root = `tests/split-${image.replace(/\W/g, '-')}`;
+    const endpoint = await openRemote(`pvc://alice@group-vision/vision-archive/${root}`, {
+      options: { kubeconfig: lab.lab.kubeconfig, helperIdleSeconds: '0', helperImage: image },
+    });
+    try {
+      // 1,500 names of about 200 bytes: some 300 KB of list, more than xargs puts on one command line.
+      const files = Array.from({ length: 1500 }, (_, i) => ({
+        path: `${String(i).padStart(4, '0')}-${'n'.repeat(190)}.txt`,
+        content: Buffer.from(`file ${i}`),
+      }));
+      const requests: WriteRequest[] = files.map(({ path, content }) => ({
+        path,
+        entry: fileEntry(path, content.length, T),
+        offset: 0,
+      }));
+      const problems: Problem[] = [];
+      await endpoint.writeFiles(
+        requests,
+        incomingFrom(files.map((f, i) => ({ ...f, entry: requests[i]!.entry, offset: 0 }))),
+        { onProblem: (problem) => problems.push(problem) },
+      );
+      expect(problems).toEqual([]);
+      const scanned = new Map((await endpoint.scan()).entries.map((e) => [e.path, e]));
+      const got: string[] = [];
+      for await (const file of endpoint.readFiles(
+        files.map((f) => ({ path: f.path, entry: scanned.get(f.path)!, offset: 0 })),
+      ))
+        got.push(`${file.path}=${(await readAll(file.stream)).toString()}`);
+      expect(got).toEqual(files.map((f) => `${f.path}=${f.content.toString()}`));
     } finally {
       await endpoint.close();
     }
