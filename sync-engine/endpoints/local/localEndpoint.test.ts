@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { TetherError } from '../../errors.js';
 import { createLocalEndpoint, probeCaseSensitivity } from './localEndpoint.js';
 import { TempDirs, writeFile } from './testFixtures.js';
-import { readdirSync, symlinkSync } from 'node:fs';
+import { linkSync, readdirSync, statSync, symlinkSync, utimesSync } from 'node:fs';
 
 const dirs = new TempDirs();
 afterEach(() => dirs.cleanup());
@@ -65,5 +65,22 @@ describe('probeCaseSensitivity', () => {
     const root = dirs.make();
     expect(await probeCaseSensitivity(root)).toBe(true);
     expect(readdirSync(root)).toEqual([]);
+  });
+
+  it('reads the answer off an entry already there, leaving the folder untouched', async () => {
+    const root = dirs.make();
+    writeFile(root, '1234', 'no letters to swap');
+    writeFile(root, 'Data.csv', 'x');
+    utimesSync(root, new Date(2020, 0, 1), new Date(2020, 0, 1));
+    const pinned = statSync(root, { bigint: true }).mtimeNs;
+    expect(await probeCaseSensitivity(root)).toBe(true);
+    expect(statSync(root, { bigint: true }).mtimeNs).toBe(pinned); // no probe file came and went
+  });
+
+  it('takes a case-swapped name that is the same file for a filesystem that folds case', async () => {
+    const root = dirs.make();
+    writeFile(root, 'data.csv', 'x');
+    linkSync(join(root, 'data.csv'), join(root, 'DATA.CSV')); // what a case-folding filesystem shows
+    expect(await probeCaseSensitivity(root)).toBe(false);
   });
 });

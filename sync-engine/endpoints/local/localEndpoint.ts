@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { lstat, open, realpath, stat, unlink } from 'node:fs/promises';
+import { lstat, open, opendir, realpath, stat, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Entry, Problem } from '../../core/entry.js';
 import { PARTIAL_PREFIX } from '../../core/temporaries.js';
@@ -168,11 +168,15 @@ async function checkRoot(root: string, displayName: string, missingCode: TetherE
 }
 
 /**
- * Whether the filesystem holding `root` tells `a` from `A`: creates a probe file (an engine temporary, so a
- * leftover is cleaned up by a later sync) and looks for its upper-case twin. Where the folder is read-only,
- * falls back to the platform's usual default (case-insensitive on macOS and Windows).
+ * Whether the filesystem holding `root` tells `a` from `A`. Reads the answer off an entry already in the folder
+ * whose name has a letter: its case-swapped name is either the same file (the filesystem folds case), another
+ * file, or nothing. Only a folder with no such entry gets a probe file (an engine temporary, so a leftover is
+ * cleaned up by a later sync), which keeps a folder that is opened often, as a live pair's is, untouched. Where
+ * the folder is read-only, falls back to the platform's usual default (case-insensitive on macOS and Windows).
  */
 export async function probeCaseSensitivity(root: string): Promise<boolean> {
+  const fromEntry = await caseSensitivityFromEntry(root);
+  if (fromEntry !== undefined) return fromEntry;
   const name = `${PARTIAL_PREFIX}case-probe-${randomBytes(6).toString('hex')}`;
   const probe = join(root, name);
   try {
@@ -193,4 +197,47 @@ export async function probeCaseSensitivity(root: string): Promise<boolean> {
   } finally {
     await unlink(probe).catch(() => undefined);
   }
+}
+
+/** How many entries `caseSensitivityFromEntry` reads before it gives up on finding a name with a letter. */
+const ENTRIES_TO_TRY = 64;
+
+async function caseSensitivityFromEntry(root: string): Promise<boolean | undefined> {
+  let dir;
+  try {
+    dir = await opendir(root, { bufferSize: ENTRIES_TO_TRY });
+  } catch {
+    return undefined;
+  }
+  try {
+    for (let i = 0; i < ENTRIES_TO_TRY; i++) {
+      const entry = await dir.read();
+      if (entry === null) return undefined;
+      const swapped = swapCase(entry.name);
+      if (swapped === entry.name) continue;
+      let original;
+      try {
+        original = await lstat(join(root, entry.name), { bigint: true });
+      } catch {
+        continue; // gone meanwhile
+      }
+      try {
+        const twin = await lstat(join(root, swapped), { bigint: true });
+        return !(twin.ino === original.ino && twin.dev === original.dev);
+      } catch (error) {
+        if (errnoOf(error) === 'ENOENT') return true;
+      }
+    }
+    return undefined;
+  } finally {
+    await dir.close().catch(() => undefined);
+  }
+}
+
+/** `name` with its ASCII letters' case swapped (other letters fold differently from one filesystem to the next). */
+function swapCase(name: string): string {
+  return name.replace(/[A-Za-z]/g, (letter) => {
+    const upper = letter.toUpperCase();
+    return upper === letter ? letter.toLowerCase() : upper;
+  });
 }
