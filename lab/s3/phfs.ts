@@ -12,7 +12,13 @@ import { AwsChunkedDecoder, isAwsChunked } from './awsChunked.js';
 import { checkConditions, KeyLocks, writeConditions } from './conditionalWrites.js';
 import type { ConditionalWriteMode } from './conditionalWrites.js';
 import { abortPendingUpload, listPendingUploads, listUploadsXml } from './multipartUploads.js';
-import { fixDelimitedListing, fixMultipartEtags, v1ResultToV2, v2QueryToV1 } from './s3rverFixes.js';
+import {
+  fixDelimitedListing,
+  fixMultipartEtags,
+  limitMetadataReads,
+  v1ResultToV2,
+  v2QueryToV1,
+} from './s3rverFixes.js';
 import { classify, isAllowed, keysOfDeleteRequest } from './permissions.js';
 import type { S3Grant } from './permissions.js';
 import { v2QueryParameters, verifySigV2 } from './sigv2.js';
@@ -165,6 +171,7 @@ export class PhfsServer {
     });
     fixDelimitedListing(s3rver.store);
     fixMultipartEtags(s3rver.store);
+    limitMetadataReads(s3rver.store);
     this.uploadsDir = s3rver.store.getResourcePath(bucket, undefined, 'uploads');
     this.store = s3rver.store;
     await s3rver.configureBuckets();

@@ -3,6 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { FilesystemStore, ListOptions, ListResult } from '@20minutes/s3rver';
+import pLimit from 'p-limit';
 
 /** Workarounds for s3rver behaviour that differs from S3 in ways clients notice. */
 
@@ -53,6 +54,20 @@ export function fixDelimitedListing(store: FilesystemStore): void {
       isTruncated: false,
     };
   };
+}
+
+/** Object metadata reads s3rver makes at once; see `limitMetadataReads`. */
+export const METADATA_READS_AT_ONCE = 64;
+
+/**
+ * s3rver's listing reads every listed object's metadata files at once (`Promise.all`), so listing 10,000 objects
+ * (the full listing under a prefix that `fixDelimitedListing` asks for) ran out of file descriptors: EMFILE, a
+ * 500 to the client. Every metadata read now waits its turn, `limit` at a time.
+ */
+export function limitMetadataReads(store: FilesystemStore, limit = METADATA_READS_AT_ONCE): void {
+  const original = store.getMetadata.bind(store);
+  const turn = pLimit(limit);
+  store.getMetadata = (bucket: string, key: string) => turn(() => original(bucket, key));
 }
 
 /**
