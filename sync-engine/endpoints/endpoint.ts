@@ -98,6 +98,24 @@ export interface IncomingFile {
   readonly stream: Readable;
 }
 
+/**
+ * A content stream that can also fill the caller's buffers directly (a local file's): `readInto` resolves to
+ * the bytes it put at the start of `target`, and to 0 at the end, once the source is known to be whole.
+ */
+export interface DirectRead {
+  readInto(target: Buffer): Promise<number>;
+}
+
+/** Whether `stream` can be read with `readInto`: it offers it, and nothing has read the stream yet. */
+export function canReadDirectly(stream: Readable): stream is Readable & DirectRead {
+  return (
+    typeof (stream as Partial<DirectRead>).readInto === 'function' &&
+    stream.readableFlowing === null &&
+    stream.readableLength === 0 &&
+    !stream.destroyed
+  );
+}
+
 export interface WriteHooks {
   readonly signal?: AbortSignal;
   /** Bytes of content written so far (called often, with increments). */

@@ -1,11 +1,10 @@
 import { constants } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { open } from 'node:fs/promises';
-import { Readable, Transform } from 'node:stream';
-import type { TransformCallback } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { Entry } from '../../core/entry.js';
 import { TetherError } from '../../errors.js';
-import type { IncomingFile, ReadOptions } from '../endpoint.js';
+import type { DirectRead, IncomingFile, ReadOptions } from '../endpoint.js';
 import { differenceFrom, errnoOf, messageOf, SMALL_FILE_BYTES } from './fsUtil.js';
 import type { RootedPaths } from './paths.js';
 import { bufferStream, readSmallFile } from './smallFiles.js';
@@ -30,31 +29,78 @@ function failing(path: string, why: string): Readable {
   });
 }
 
-/** Checks once the last byte has passed that the file did not change while it was read. */
-class UnchangedCheck extends Transform {
+/**
+ * A large local file from the requested offset to `entry.size`, as a stream: it stops there even if the file
+ * grew, and fails at the end if the file changed while it was read. A consumer with buffers of its own can
+ * `readInto` them instead (a multipart upload reads each part straight into its part buffer: no chunk per
+ * read left to the garbage collector, no copy); a stream is read one way or the other, never both.
+ */
+export class LocalFileStream extends Readable implements DirectRead {
+  #position: number;
+  #checked: Promise<void> | undefined;
+
   constructor(
     private readonly handle: FileHandle,
     private readonly request: ReadRequest,
   ) {
-    super();
+    super({ highWaterMark: READ_CHUNK });
+    this.#position = request.offset;
   }
 
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    callback(null, chunk);
+  async readInto(target: Buffer): Promise<number> {
+    const left = this.request.entry.size - this.#position;
+    if (left === 0) {
+      await this.#checkUnchanged();
+      return 0;
+    }
+    if (target.length === 0) return 0;
+    let bytesRead: number;
+    try {
+      ({ bytesRead } = await this.handle.read(target, 0, Math.min(target.length, left), this.#position));
+    } catch (error) {
+      throw new Error(`cannot read ${this.request.path}: ${messageOf(error)}`, { cause: error });
+    }
+    if (bytesRead === 0) {
+      await this.#checkUnchanged(); // the file shrank: this says how
+      throw new Error(`cannot read ${this.request.path}: it ended ${left} bytes early`);
+    }
+    this.#position += bytesRead;
+    return bytesRead;
   }
 
-  override _flush(callback: TransformCallback): void {
-    this.handle.stat().then(
+  override _read(): void {
+    const left = this.request.entry.size - this.#position;
+    const buffer = Buffer.allocUnsafe(Math.min(READ_CHUNK, Math.max(left, 1)));
+    this.readInto(buffer).then(
+      (bytesRead) => {
+        if (bytesRead === 0) this.push(null);
+        else this.push(bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead));
+      },
+      (error: unknown) => this.destroy(error instanceof Error ? error : new Error(String(error))),
+    );
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.handle.close().then(
+      () => callback(error),
+      () => callback(error),
+    );
+  }
+
+  /** Once the last byte is read: the file must still be the version the scan saw. */
+  #checkUnchanged(): Promise<void> {
+    this.#checked ??= this.handle.stat().then(
       (stats) => {
         const difference = differenceFrom(stats, this.request.entry);
-        callback(
-          difference === undefined
-            ? null
-            : new Error(`cannot read ${this.request.path}: it changed while it was read (${difference})`),
-        );
+        if (difference !== undefined) {
+          throw new Error(`cannot read ${this.request.path}: it changed while it was read (${difference})`);
+        }
       },
-      (error: unknown) => callback(new Error(`cannot read ${this.request.path}: ${messageOf(error)}`)),
+      (error: unknown) => {
+        throw new Error(`cannot read ${this.request.path}: ${messageOf(error)}`, { cause: error });
+      },
     );
+    return this.#checked;
   }
 }
 
@@ -123,21 +169,5 @@ async function openLarge(paths: RootedPaths, request: ReadRequest, verified: Set
     await handle.close();
     return failing(path, messageOf(error));
   }
-  const check = new UnchangedCheck(handle, request);
-  const closeHandle = (): void => void handle.close().catch(() => undefined);
-  check.once('close', closeHandle);
-  if (offset === entry.size) {
-    check.end();
-    return check;
-  }
-  const source = handle.createReadStream({
-    start: offset,
-    end: entry.size - 1,
-    autoClose: false,
-    highWaterMark: READ_CHUNK,
-  });
-  source.once('error', (error) => check.destroy(new Error(`cannot read ${path}: ${error.message}`)));
-  check.once('close', () => source.destroy());
-  source.pipe(check);
-  return check;
+  return new LocalFileStream(handle, request);
 }
