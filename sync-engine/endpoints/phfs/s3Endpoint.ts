@@ -35,6 +35,10 @@ export interface S3EndpointOptions {
   /** Files from this size go up in parts (default 8 MiB, the controller's resumable-file size). */
   readonly multipartThreshold?: number;
   readonly minPartSize?: number;
+  /**
+   * Parts of one file in flight at once (default 8, as the AWS CLI's 10 threads of 8 MiB parts: a store keeps
+   * up better with more requests under way; the part buffers, 8 MiB each, are most of the upload's memory).
+   */
   readonly partConcurrency?: number;
   /** Request attempts on 5xx, SlowDown and connection resets (default 6). */
   readonly maxAttempts?: number;
@@ -78,7 +82,7 @@ export class S3Endpoint implements Endpoint {
       known: new Map(),
       multipartThreshold: options.multipartThreshold ?? 8 * MIB,
       minPartSize: options.minPartSize ?? 8 * MIB,
-      partConcurrency: options.partConcurrency ?? 3,
+      partConcurrency: options.partConcurrency ?? 8,
       conditionalWrites: memoizedProbe((signal) => probeConditionalWrites(this.context, signal)),
       fail: (what, error) =>
         s3Error(what, error, { bucket: root.bucket, ...(endpoint === undefined ? {} : { endpoint }) }),
