@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LabFaults } from '../lab/faults.js';
-import { newCredential, PhfsServer } from '../lab/s3/phfs.js';
+import { newCredential, PhfsServer, rcloneLabEnv } from '../lab/s3/phfs.js';
 import { fmtRss, fmtSeconds, measure } from './measure.js';
 import type { Measurement } from './measure.js';
 
@@ -88,14 +88,7 @@ const env: NodeJS.ProcessEnv = {
   AWS_CONFIG_FILE: join(work, 'no-aws-config'),
   AWS_SHARED_CREDENTIALS_FILE: join(work, 'no-aws-credentials'),
   TETHER_HOME: home,
-  RCLONE_CONFIG: join(work, 'rclone.conf'),
-  RCLONE_CONFIG_LAB_TYPE: 's3',
-  RCLONE_CONFIG_LAB_PROVIDER: 'Other',
-  RCLONE_CONFIG_LAB_ENDPOINT: endpoint,
-  RCLONE_CONFIG_LAB_ACCESS_KEY_ID: admin.accessKeyId,
-  RCLONE_CONFIG_LAB_SECRET_ACCESS_KEY: admin.secretAccessKey,
-  RCLONE_CONFIG_LAB_REGION: 'us-east-1',
-  RCLONE_CONFIG_LAB_FORCE_PATH_STYLE: 'true',
+  ...rcloneLabEnv(endpoint, admin, join(work, 'rclone.conf')),
 };
 
 let pairs = 0;

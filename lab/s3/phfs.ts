@@ -59,6 +59,23 @@ export function newCredential(user: string, grant: S3Grant): PhfsCredential {
   return { user, accessKeyId: id, secretAccessKey: randomBytes(30).toString('base64url'), grant };
 }
 
+/**
+ * Environment that gives `rclone` a remote named `lab` for this store (no config file needed beyond an empty
+ * `configFile`): `rclone lsf lab:BUCKET/prefix`.
+ */
+export function rcloneLabEnv(endpoint: string, credential: PhfsCredential, configFile: string): NodeJS.ProcessEnv {
+  return {
+    RCLONE_CONFIG: configFile,
+    RCLONE_CONFIG_LAB_TYPE: 's3',
+    RCLONE_CONFIG_LAB_PROVIDER: 'Other',
+    RCLONE_CONFIG_LAB_ENDPOINT: endpoint,
+    RCLONE_CONFIG_LAB_ACCESS_KEY_ID: credential.accessKeyId,
+    RCLONE_CONFIG_LAB_SECRET_ACCESS_KEY: credential.secretAccessKey,
+    RCLONE_CONFIG_LAB_REGION: 'us-east-1',
+    RCLONE_CONFIG_LAB_FORCE_PATH_STYLE: 'true',
+  };
+}
+
 function xmlEscape(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }

@@ -8,7 +8,7 @@ import S3rver from '@20minutes/s3rver';
 import pLimit from 'p-limit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LabFaults } from '../../lab/faults.js';
-import { newCredential, PhfsServer } from '../../lab/s3/phfs.js';
+import { newCredential, PhfsServer, rcloneLabEnv } from '../../lab/s3/phfs.js';
 import { fixDelimitedListing, limitMetadataReads, METADATA_READS_AT_ONCE } from '../../lab/s3/s3rverFixes.js';
 
 /**
@@ -73,14 +73,7 @@ describe('a delimited listing of many objects', () => {
       env: {
         PATH: process.env['PATH'] ?? '/usr/bin:/bin',
         HOME: dir,
-        RCLONE_CONFIG: join(dir, 'rclone.conf'),
-        RCLONE_CONFIG_LAB_TYPE: 's3',
-        RCLONE_CONFIG_LAB_PROVIDER: 'Other',
-        RCLONE_CONFIG_LAB_ENDPOINT: endpoint,
-        RCLONE_CONFIG_LAB_ACCESS_KEY_ID: admin.accessKeyId,
-        RCLONE_CONFIG_LAB_SECRET_ACCESS_KEY: admin.secretAccessKey,
-        RCLONE_CONFIG_LAB_REGION: 'us-east-1',
-        RCLONE_CONFIG_LAB_FORCE_PATH_STYLE: 'true',
+        ...rcloneLabEnv(endpoint, admin, join(dir, 'rclone.conf')),
       },
     });
     expect(stdout.trim().split('\n')).toEqual(['a/', 'b/', 'c/', ...direct.map((key) => key.slice('data/'.length))]);
