@@ -13,8 +13,7 @@ import { mkdirSync, rmSync, writeFileSync, openSync, writeSync, closeSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LabFaults } from '../lab/faults.js';
-import { newCredential, PhfsServer, rcloneLabEnv } from '../lab/s3/phfs.js';
+import { newCredential, rcloneLabEnv, startStandalonePhfs } from '../lab/s3/phfs.js';
 import { fmtRss, fmtSeconds, measure } from './measure.js';
 import type { Measurement } from './measure.js';
 
@@ -66,16 +65,7 @@ delete process.env['AWS_CA_BUNDLE'];
 
 const admin = newCredential('admin', { read: ['*'], write: ['*'] });
 const storeDir = fresh(join(work, 'store'));
-const server = new PhfsServer({
-  dataDir: storeDir,
-  bucket: 'phfs',
-  region: 'us-east-1',
-  host: '127.0.0.1',
-  port: 0,
-  credentials: [admin],
-  faults: new LabFaults(),
-});
-const endpoint = await server.start();
+const { server, endpoint } = await startStandalonePhfs(storeDir, [admin]);
 if (process.env['TETHER_BENCH_DEBUG'] === '1') process.stderr.write(`store at ${endpoint}\n`);
 const home = fresh(join(work, 'home'));
 writeFileSync(join(work, 'rclone.conf'), '');

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import S3rver from '@20minutes/s3rver';
 import type { FilesystemStore } from '@20minutes/s3rver';
-import type { LabFaults } from '../faults.js';
+import { LabFaults } from '../faults.js';
 import { AwsChunkedDecoder, isAwsChunked } from './awsChunked.js';
 import { checkConditions, KeyLocks, writeConditions } from './conditionalWrites.js';
 import type { ConditionalWriteMode } from './conditionalWrites.js';
@@ -57,6 +57,29 @@ export function newCredential(user: string, grant: S3Grant): PhfsCredential {
     20,
   );
   return { user, accessKeyId: id, secretAccessKey: randomBytes(30).toString('base64url'), grant };
+}
+
+/**
+ * A store of its own on loopback, outside a lab (bucket `phfs`, region us-east-1, a free port): for tests and
+ * benchmarks that need only the object store. Faults start cleared unless `faults` is given.
+ */
+export async function startStandalonePhfs(
+  dataDir: string,
+  credentials: readonly PhfsCredential[],
+  options: Partial<Pick<PhfsOptions, 'faults' | 'conditionalWrites' | 'log'>> = {},
+): Promise<{ server: PhfsServer; endpoint: string }> {
+  const server = new PhfsServer({
+    dataDir,
+    bucket: 'phfs',
+    region: 'us-east-1',
+    host: '127.0.0.1',
+    port: 0,
+    credentials,
+    faults: options.faults ?? new LabFaults(),
+    ...(options.conditionalWrites === undefined ? {} : { conditionalWrites: options.conditionalWrites }),
+    ...(options.log === undefined ? {} : { log: options.log }),
+  });
+  return { server, endpoint: await server.start() };
 }
 
 /**

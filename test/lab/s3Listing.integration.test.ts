@@ -7,8 +7,8 @@ import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/clien
 import S3rver from '@20minutes/s3rver';
 import pLimit from 'p-limit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LabFaults } from '../../lab/faults.js';
-import { newCredential, PhfsServer, rcloneLabEnv } from '../../lab/s3/phfs.js';
+import { newCredential, rcloneLabEnv, startStandalonePhfs } from '../../lab/s3/phfs.js';
+import type { PhfsServer } from '../../lab/s3/phfs.js';
 import { fixDelimitedListing, limitMetadataReads, METADATA_READS_AT_ONCE } from '../../lab/s3/s3rverFixes.js';
 
 /**
@@ -34,16 +34,7 @@ let client: S3Client;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'tether-s3-listing-'));
-  server = new PhfsServer({
-    dataDir: join(dir, 'store'),
-    bucket: BUCKET,
-    region: 'us-east-1',
-    host: '127.0.0.1',
-    port: 0,
-    credentials: [admin],
-    faults: new LabFaults(),
-  });
-  endpoint = await server.start();
+  ({ server, endpoint } = await startStandalonePhfs(join(dir, 'store'), [admin]));
   client = new S3Client({
     endpoint,
     region: 'us-east-1',

@@ -13,9 +13,9 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LabFaults } from '../../lab/faults.js';
 import type { ConditionalWriteMode } from '../../lab/s3/conditionalWrites.js';
-import { newCredential, PhfsServer } from '../../lab/s3/phfs.js';
+import { newCredential, startStandalonePhfs } from '../../lab/s3/phfs.js';
+import type { PhfsServer } from '../../lab/s3/phfs.js';
 import type { Entry } from '../../sync-engine/core/entry.js';
 import type { WriteRequest } from '../../sync-engine/endpoints/endpoint.js';
 import { probeConditionalWrites } from '../../sync-engine/endpoints/phfs/conditionalWrites.js';
@@ -38,17 +38,7 @@ const clients: S3Client[] = [];
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'tether-conditional-'));
   for (const mode of MODES) {
-    const server = new PhfsServer({
-      dataDir: join(dir, mode),
-      bucket: BUCKET,
-      region: 'us-east-1',
-      host: '127.0.0.1',
-      port: 0,
-      credentials: [admin],
-      faults: new LabFaults(),
-      conditionalWrites: mode,
-    });
-    labs.set(mode, { server, endpoint: await server.start() });
+    labs.set(mode, await startStandalonePhfs(join(dir, mode), [admin], { conditionalWrites: mode }));
   }
 });
 afterAll(async () => {

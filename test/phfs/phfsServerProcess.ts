@@ -6,8 +6,8 @@
 import { createInterface } from 'node:readline';
 import { LabFaults } from '../../lab/faults.js';
 import type { FaultSpec } from '../../lab/faults.js';
-import { PhfsServer } from '../../lab/s3/phfs.js';
-import type { PhfsCredential } from '../../lab/s3/phfs.js';
+import { startStandalonePhfs } from '../../lab/s3/phfs.js';
+import type { PhfsCredential, PhfsServer } from '../../lab/s3/phfs.js';
 
 // The lab's proxy leaves a rejected promise behind when a client dies mid-upload (reported to the lab's owner);
 // that is exactly what the SIGKILL tests do, so such resets are expected here. Anything else still ends the store.
@@ -25,17 +25,9 @@ let server: PhfsServer | undefined;
 for await (const line of lines) {
   if (server === undefined) {
     const credentials = JSON.parse(line) as PhfsCredential[];
-    server = new PhfsServer({
-      dataDir,
-      bucket: 'phfs',
-      region: 'us-east-1',
-      host: '127.0.0.1',
-      port: 0,
-      credentials,
-      faults,
-    });
-    const endpoint = await server.start();
-    process.stdout.write(`${JSON.stringify({ endpoint })}\n`);
+    const started = await startStandalonePhfs(dataDir, credentials, { faults });
+    server = started.server;
+    process.stdout.write(`${JSON.stringify({ endpoint: started.endpoint })}\n`);
   } else {
     faults.apply(JSON.parse(line) as FaultSpec);
     process.stdout.write('ok\n');
