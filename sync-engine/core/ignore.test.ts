@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createIgnoreMatcher } from './ignore.js';
+import { createIgnoreMatcher, hasUserRules } from './ignore.js';
 
 describe('createIgnoreMatcher', () => {
   it.each([
@@ -43,5 +43,14 @@ describe('createIgnoreMatcher', () => {
       expect(matcher(path, false)).toBe(false);
     }
     expect(matcher('fine', false)).toBe(true);
+  });
+
+  it('tells a matcher with rules of its own from one that leaves out only the engine’s temporaries', () => {
+    expect(hasUserRules(createIgnoreMatcher([]))).toBe(false);
+    expect(hasUserRules(createIgnoreMatcher(['  ', ''], '\n  \n'))).toBe(false);
+    expect(hasUserRules(createIgnoreMatcher(['*.log']))).toBe(true);
+    expect(hasUserRules(createIgnoreMatcher([], 'build/\n'))).toBe(true);
+    // A bare function's rules are unknown: it must be asked.
+    expect(hasUserRules(() => false)).toBe(true);
   });
 });

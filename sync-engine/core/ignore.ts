@@ -59,6 +59,16 @@ export function matcherFromRules(rules: IgnoreRules): IgnoreMatcher {
   return createIgnoreMatcher(rules.patterns, rules.tetherignoreText, rules.options);
 }
 
+/**
+ * Whether the matcher leaves out anything besides the engine's own temporaries (which a scan that already passes
+ * them over need not ask about). A bare function, whose rules are unknown, counts as having rules.
+ */
+export function hasUserRules(matcher: IgnoreMatcher): boolean {
+  const rules = matcher.rules;
+  if (rules === undefined) return true;
+  return rules.patterns.some((p) => p.trim() !== '') || (rules.tetherignoreText ?? '').trim() !== '';
+}
+
 function matcherOf({
   patterns,
   tetherignoreText,

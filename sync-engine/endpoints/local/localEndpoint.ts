@@ -18,6 +18,7 @@ import type {
 } from '../endpoint.js';
 import { partialOffsetOf, writeLocalFiles } from './atomicWrite.js';
 import { errnoOf, messageOf } from './fsUtil.js';
+import { findScan } from './findScan.js';
 import { HashPool } from './hashPool.js';
 import { listLocalFolder } from './listFolder.js';
 import { RootedPaths } from './paths.js';
@@ -37,6 +38,11 @@ export interface LocalEndpointOptions {
    * `listing-failed` (a file:// remote, where a missing folder usually means an unmounted share).
    */
   readonly missingCode?: TetherErrorCode;
+  /**
+   * How trees are listed: `auto` (default) lets GNU find walk the tree where it can (`findScan.ts`) and the worker
+   * thread do the rest; `worker` always uses the worker thread (`scan.ts`).
+   */
+  readonly scanner?: 'auto' | 'worker';
 }
 
 /**
@@ -55,6 +61,7 @@ export class LocalEndpoint implements Endpoint {
     caseSensitive: boolean,
     private readonly missingCode: TetherErrorCode,
     hashConcurrency: number | undefined,
+    private readonly scanner: 'auto' | 'worker' = 'auto',
   ) {
     this.capabilities = {
       mtimePrecisionMs: 1,
@@ -69,7 +76,8 @@ export class LocalEndpoint implements Endpoint {
 
   async scan(options: ScanOptions = {}): Promise<ScanResult> {
     await checkRoot(this.root, this.displayName, this.missingCode);
-    return scanTree(this.root, this.displayName, options);
+    const fast = this.scanner === 'auto' ? await findScan(this.root, this.displayName, options) : undefined;
+    return fast ?? scanTree(this.root, this.displayName, options);
   }
 
   listFolder(path: string, options?: ReadOptions): Promise<Entry[]> {
@@ -135,7 +143,14 @@ export async function createLocalEndpoint(root: string, options: LocalEndpointOp
   await checkRoot(absolute, displayName, missingCode);
   const canonical = await realpath(absolute);
   const caseSensitive = await probeCaseSensitivity(canonical);
-  return new LocalEndpoint(canonical, displayName, caseSensitive, missingCode, options.hashConcurrency);
+  return new LocalEndpoint(
+    canonical,
+    displayName,
+    caseSensitive,
+    missingCode,
+    options.hashConcurrency,
+    options.scanner,
+  );
 }
 
 async function checkRoot(root: string, displayName: string, missingCode: TetherErrorCode): Promise<void> {
