@@ -208,9 +208,17 @@ async function runSync(
           progress.setScanned(scanned.local + scanned.remote);
         },
       });
-    const [localScan, remoteScan] = await Promise.all([scanSide('local'), scanSide('remote')]);
-    // Loaded after the scans, not during them: the scan threads need both cores.
-    const ancestor = store.loadAncestor(pair.id);
+    const scans = Promise.all([scanSide('local'), scanSide('remote')]);
+    // Loaded while the scans run: a local scan's find writes on meanwhile (to a spool, not a pipe), a remote's
+    // listing waits in its socket, a worker scan runs on in its thread.
+    let ancestor: Tree;
+    try {
+      ancestor = store.loadAncestor(pair.id);
+    } catch (error) {
+      await scans.catch(() => undefined);
+      throw error;
+    }
+    const [localScan, remoteScan] = await scans;
     let local: Tree = localScan.tree ?? treeOf(localScan.entries);
     let remote: Tree = remoteScan.tree ?? treeOf(remoteScan.entries);
     const problems: Problem[] = [...localScan.problems, ...remoteScan.problems];

@@ -1,5 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { lstatSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createIgnoreMatcher, type IgnoreMatcher } from '../../core/ignore.js';
@@ -183,5 +184,7 @@ describe('findScan', () => {
       },
     });
     await expect(scanning).rejects.toMatchObject({ code: 'cancelled', message: 'scan of the folder cancelled' });
+    // find's output went to an unlinked spool file: none is left, cancelled or not.
+    expect(readdirSync(tmpdir()).filter((name) => name.startsWith(`tether-find-${process.pid}-`))).toEqual([]);
   });
 });

@@ -1,6 +1,11 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readlinkSync } from 'node:fs';
+import { open, unlink, type FileHandle } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Entry, Problem } from '../../core/entry.js';
 import { hasUserRules } from '../../core/ignore.js';
 import { PARTIAL_PREFIX, STAGING_PREFIX } from '../../core/temporaries.js';
@@ -47,7 +52,8 @@ class NotPlain extends Error {}
 /**
  * The fast path of the local scan on Linux: GNU `find` walks the tree in C (about three times cheaper per entry
  * than `lstat` from JavaScript, and in a process of its own, so two scans use both cores without a worker's
- * start-up) and this parses its records into the same `ScanResult` as `scanTree`, under the same rules.
+ * start-up) and this parses its records into the same `ScanResult` as `scanTree`, under the same rules. find writes
+ * into an unlinked spool file that is read as it grows, so find never waits for the main thread.
  *
  * It answers only for trees it can represent exactly, and returns `undefined` otherwise, leaving the tree to
  * `scanTree`, which knows how to report each case: no GNU find (`-printf` unknown), any warning from find (an
@@ -136,75 +142,128 @@ export async function findScan(
     }
   };
 
-  const plain = await new Promise<boolean>((resolve, reject) => {
-    let child: ReturnType<typeof spawn>;
-    try {
-      child = spawn('find', findArgs(root), {
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: { ...process.env, LC_ALL: 'C' },
-      });
-    } catch {
-      resolve(false);
-      return;
+  const decoder = new StringDecoder('utf8');
+  let rest = '';
+  const absorb = (text: string): void => {
+    // U+FFFD stands in for bytes that are not UTF-8: such names are the worker scan's to report.
+    if (text.includes('\uFFFD')) throw new NotPlain('a name that is not valid UTF-8');
+    let start = 0;
+    let end = text.indexOf('\0');
+    if (end >= 0 && rest !== '') {
+      const record = rest + text.slice(0, end);
+      take(record, 0, record.length);
+      rest = '';
+      start = end + 1;
+      end = text.indexOf('\0', start);
     }
-    let settled = false;
-    let warned = false;
-    const finish = (outcome: boolean | Error): void => {
-      if (settled) return;
-      settled = true;
-      signal?.removeEventListener('abort', onAbort);
-      if (child.exitCode === null) child.kill('SIGKILL');
-      if (outcome instanceof Error) reject(outcome);
-      else resolve(outcome);
-    };
-    const onAbort = (): void => finish(cancelled(displayName));
-    signal?.addEventListener('abort', onAbort, { once: true });
-    const decoder = new StringDecoder('utf8');
-    let rest = '';
-    const absorb = (text: string): void => {
-      // U+FFFD stands in for bytes that are not UTF-8: such names are the worker scan's to report.
-      if (text.includes('\uFFFD')) throw new NotPlain('a name that is not valid UTF-8');
-      let start = 0;
-      let end = text.indexOf('\0');
-      if (end >= 0 && rest !== '') {
-        const record = rest + text.slice(0, end);
-        take(record, 0, record.length);
-        rest = '';
-        start = end + 1;
-        end = text.indexOf('\0', start);
-      }
-      for (; end >= 0; end = text.indexOf('\0', start)) {
-        take(text, start, end);
-        start = end + 1;
-      }
-      rest += text.slice(start);
-    };
-    child.stdout?.on('data', (chunk: Buffer) => {
-      if (settled) return;
-      try {
-        absorb(decoder.write(chunk));
-      } catch (error) {
-        finish(error instanceof NotPlain ? false : (error as Error));
-      }
-    });
-    child.stderr?.on('data', () => {
-      warned = true;
-    });
-    child.on('error', () => finish(false));
-    child.on('close', (code) => {
-      if (settled) return;
-      try {
-        absorb(decoder.end());
-      } catch (error) {
-        finish(error instanceof NotPlain ? false : (error as Error));
-        return;
-      }
-      finish(code === 0 && !warned && rest === '');
-    });
-  });
-  if (!plain) return undefined;
+    for (; end >= 0; end = text.indexOf('\0', start)) {
+      take(text, start, end);
+      start = end + 1;
+    }
+    rest += text.slice(start);
+  };
+
+  const spool = await openSpool();
+  if (spool === undefined) return undefined;
+  let plain: boolean;
+  try {
+    plain = await runFind(root, spool, (chunk) => absorb(decoder.write(chunk)), signal, displayName);
+    if (plain) absorb(decoder.end());
+  } catch (error) {
+    if (!(error instanceof NotPlain)) throw error;
+    plain = false;
+  } finally {
+    await spool.close();
+  }
+  if (!plain || rest !== '') return undefined;
   onProgress?.(entries.length);
   return { entries, problems, temporaries, unlisted: [], tree };
+}
+
+/** How often the spool is read again while find is still writing to it. */
+const SPOOL_POLL_MS = 10;
+
+/**
+ * An unlinked temporary file for find's output. find writes to it at full speed whatever the main thread is doing
+ * (a pipe would stop find after 64 KiB while, say, the controller loads the ancestor), and a crash leaves nothing
+ * behind. `undefined` when no such file can be made: the worker scan then does the job.
+ */
+async function openSpool(): Promise<FileHandle | undefined> {
+  const path = join(tmpdir(), `tether-find-${process.pid}-${randomBytes(6).toString('hex')}`);
+  let handle: FileHandle;
+  try {
+    handle = await open(path, 'wx+', 0o600);
+  } catch {
+    return undefined;
+  }
+  try {
+    await unlink(path);
+    return handle;
+  } catch {
+    await handle.close();
+    return undefined;
+  }
+}
+
+/**
+ * Runs find with its output in `spool`, handing each new piece of it to `onChunk` as it arrives (the spool is read
+ * again every few milliseconds while find runs). Resolves true when find finished cleanly: exit code 0, nothing on
+ * stderr. Throws what `onChunk` throws, or `cancelled`; find is stopped and waited for either way.
+ */
+async function runFind(
+  root: string,
+  spool: FileHandle,
+  onChunk: (chunk: Buffer) => void,
+  signal: AbortSignal | undefined,
+  displayName: string,
+): Promise<boolean> {
+  let child: ChildProcess;
+  try {
+    child = spawn('find', findArgs(root), {
+      stdio: ['ignore', spool.fd, 'pipe'],
+      env: { ...process.env, LC_ALL: 'C' },
+    });
+  } catch {
+    return false;
+  }
+  let warned = false;
+  child.stderr?.on('data', () => {
+    warned = true;
+  });
+  let exitCode: number | null | undefined;
+  const exited = new Promise<void>((resolve) => {
+    child.on('error', () => {
+      exitCode = -1;
+      resolve();
+    });
+    child.on('close', (code) => {
+      exitCode = code;
+      resolve();
+    });
+  });
+  const buffer = Buffer.allocUnsafe(1 << 20);
+  let position = 0;
+  try {
+    for (;;) {
+      if (signal?.aborted === true) throw cancelled(displayName);
+      // Whether find had finished before this read: if so, this read sees all it wrote.
+      const finished = exitCode !== undefined;
+      const { bytesRead } = await spool.read(buffer, 0, buffer.length, position);
+      if (bytesRead > 0) {
+        position += bytesRead;
+        onChunk(buffer.subarray(0, bytesRead));
+      } else if (finished) {
+        return exitCode === 0 && !warned;
+      } else {
+        await Promise.race([exited, delay(SPOOL_POLL_MS)]);
+      }
+    }
+  } finally {
+    if (exitCode === undefined) {
+      child.kill('SIGKILL');
+      await exited;
+    }
+  }
 }
 
 /**
