@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
 import { describe, expect, it } from 'vitest';
@@ -14,6 +15,31 @@ function fakeTimer(): Timer & { sleeps: number[]; at: number } {
       timer.at += ms;
       return Promise.resolve();
     },
+  };
+  return timer;
+}
+
+/** Virtual time whose sleeps end only when told to (or when their signal aborts). */
+function manualTimer(): Timer & { waits: { ms: number; end: () => void; aborted: boolean }[] } {
+  let at = 0;
+  const timer = {
+    waits: [] as { ms: number; end: () => void; aborted: boolean }[],
+    now: () => at,
+    sleep: (ms: number, signal?: AbortSignal) =>
+      new Promise<void>((resolve, reject) => {
+        const onAbort = (): void => {
+          wait.aborted = true;
+          reject(new Error('sleep aborted'));
+        };
+        const end = (): void => {
+          signal?.removeEventListener('abort', onAbort);
+          at += ms;
+          resolve();
+        };
+        const wait = { ms: Math.round(ms), end, aborted: false };
+        timer.waits.push(wait);
+        signal?.addEventListener('abort', onAbort, { once: true });
+      }),
   };
   return timer;
 }
@@ -97,6 +123,49 @@ describe('throttleStream', () => {
     out.destroy();
     await new Promise((resolve) => endless.once('close', resolve));
     expect(endless.destroyed).toBe(true);
+  });
+
+  it('a cancelled take stops waiting at once, queued or sleeping, and leaves no listener behind', async () => {
+    const timer = manualTimer();
+    const bucket = new TokenBucket(1000, { burst: 1000, timer });
+    await bucket.take(1000);
+    const first = bucket.take(2000); // sleeps 2 s
+    const queued = new AbortController();
+    const second = bucket.take(100, queued.signal); // queued behind the first
+    queued.abort(new Error('pair paused'));
+    await expect(second).rejects.toThrow('pair paused');
+    expect(timer.waits.map((w) => w.ms)).toEqual([2000]);
+    timer.waits[0]?.end();
+    await first;
+
+    const sleeping = new AbortController();
+    const third = bucket.take(500, sleeping.signal);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(timer.waits.map((w) => w.ms)).toEqual([2000, 500]);
+    sleeping.abort();
+    await expect(third).rejects.toThrow();
+    expect(timer.waits[1]?.aborted).toBe(true);
+
+    const done = new AbortController();
+    const fourth = bucket.take(0, done.signal);
+    await new Promise((resolve) => setImmediate(resolve));
+    timer.waits.at(-1)?.end();
+    await fourth;
+    expect(getEventListeners(done.signal, 'abort')).toHaveLength(0);
+  });
+
+  it('destroying a throttled stream ends its wait for tokens', async () => {
+    const timer = manualTimer();
+    const bucket = new TokenBucket(1000, { burst: 1000, timer });
+    const source = new Readable({ read() {} });
+    source.push(Buffer.alloc(1000));
+    source.push(Buffer.alloc(5000));
+    const out = throttleStream(source, bucket);
+    out.resume();
+    while (timer.waits.length === 0) await new Promise((resolve) => setImmediate(resolve));
+    out.destroy();
+    await new Promise((resolve) => source.once('close', resolve));
+    expect(timer.waits[0]?.aborted).toBe(true);
   });
 
   it('no limits: no throttle at all', () => {

@@ -1,15 +1,17 @@
 import { pipeline, Readable, Transform } from 'node:stream';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { StreamThrottle } from '../controller/applyPlan.js';
 
 /** A clock and a sleep, injectable so tests run on fake time. */
 export interface Timer {
   now(): number;
-  sleep(ms: number): Promise<void>;
+  /** Resolves after `ms`; rejects at once when `signal` aborts. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
 export const REAL_TIMER: Timer = {
   now: () => performance.now(),
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  sleep: (ms, signal) => delay(ms, undefined, signal === undefined ? {} : { signal }),
 };
 
 /**
@@ -35,20 +37,48 @@ export class TokenBucket {
     this.#last = this.#timer.now();
   }
 
-  /** Resolves when `bytes` may pass. */
-  take(bytes: number): Promise<void> {
-    const turn = this.#queue.then(() => this.#take(bytes));
+  /**
+   * Resolves when `bytes` may pass. When `signal` aborts, rejects at once (whether still queued or waiting), so a
+   * cancelled transfer does not hold its stream open for the rest of its wait; a take that was already charged
+   * stays charged, and the next take waits that debt off, so the long-run rate still holds.
+   */
+  take(bytes: number, signal?: AbortSignal): Promise<void> {
+    const turn = this.#queue.then(() => this.#take(bytes, signal));
     this.#queue = turn.catch(() => undefined);
-    return turn;
+    if (signal === undefined) return turn;
+    // Queued behind other takes: leave the queue at once, not when this take's turn comes.
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => reject(abortReason(signal));
+      if (signal.aborted) {
+        onAbort();
+        return;
+      }
+      signal.addEventListener('abort', onAbort, { once: true });
+      turn.then(
+        () => {
+          signal.removeEventListener('abort', onAbort);
+          resolve();
+        },
+        (error: unknown) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(error instanceof Error ? error : new Error(String(error)));
+        },
+      );
+    });
   }
 
-  async #take(bytes: number): Promise<void> {
+  async #take(bytes: number, signal: AbortSignal | undefined): Promise<void> {
+    signal?.throwIfAborted();
     const now = this.#timer.now();
     this.#tokens = Math.min(this.#burst, this.#tokens + ((now - this.#last) / 1000) * this.rate);
     this.#last = now;
     this.#tokens -= bytes;
-    if (this.#tokens < 0) await this.#timer.sleep((-this.#tokens / this.rate) * 1000);
+    if (this.#tokens < 0) await this.#timer.sleep((-this.#tokens / this.rate) * 1000, signal);
   }
+}
+
+function abortReason(signal: AbortSignal): Error {
+  return signal.reason instanceof Error ? signal.reason : new Error('aborted');
 }
 
 /** The largest slice that waits for tokens at once: keeps progress smooth at low rates. */
@@ -56,18 +86,24 @@ const SLICE = 64 * 1024;
 
 /** A stream that passes `source` through at the bucket's pace. Destroying either end destroys the other. */
 export function throttleStream(source: Readable, bucket: TokenBucket): Readable {
+  // Destroying the stream (a cancelled or failed transfer) ends its wait for tokens at once.
+  const closed = new AbortController();
   const gate = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
       void (async () => {
         for (let offset = 0; offset < chunk.length; offset += SLICE) {
           const slice = chunk.subarray(offset, offset + SLICE);
-          await bucket.take(slice.length);
+          await bucket.take(slice.length, closed.signal);
           if (gate.destroyed) return;
           gate.push(slice);
         }
-      })().then(() => callback(), callback);
+      })().then(
+        () => callback(),
+        (error: unknown) => (gate.destroyed ? undefined : callback(error as Error)),
+      );
     },
   });
+  gate.once('close', () => closed.abort());
   // pipeline forwards errors both ways and destroys the source if the consumer gives up.
   pipeline(source, gate, () => undefined);
   return gate;
