@@ -88,6 +88,7 @@ export function registerLiveCommands(program: Command, context: LiveCommandConte
         process.once('SIGTERM', onSignal);
         const service = new LiveService({
           store,
+          sync: { purpose: 'tether watch' },
           bandwidth: {
             ...(opts.uploadLimit === undefined ? {} : { uploadBytesPerSecond: parseRate(opts.uploadLimit) }),
             ...(opts.downloadLimit === undefined ? {} : { downloadBytesPerSecond: parseRate(opts.downloadLimit) }),

@@ -43,6 +43,11 @@ export interface SyncOptions {
   }) => Iterable<string>;
   /** Live sync: wraps every transferred file's stream (bandwidth limits). */
   readonly throttle?: StreamThrottle;
+  /**
+   * What the pair's lock names as syncing it, so that a second sync refused by the lock (and `tether status`) says
+   * who holds it: default `tether sync` (`tether sync --dry-run` for a dry run); live sync passes its own.
+   */
+  readonly purpose?: string;
   /** Injectable for tests: host name in conflict names, and the clock. */
   readonly host?: string;
   readonly now?: () => number;
@@ -134,7 +139,7 @@ export async function syncPair(store: StateStore, name: string, options: SyncOpt
   const owner = {
     pid: process.pid,
     host: hostname(),
-    purpose: options.dryRun === true ? 'tether sync --dry-run' : 'tether sync',
+    purpose: options.purpose ?? (options.dryRun === true ? 'tether sync --dry-run' : 'tether sync'),
   };
   const release =
     options.waitForLockMs === undefined

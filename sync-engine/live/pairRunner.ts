@@ -35,8 +35,8 @@ export interface PairRunnerOptions {
   readonly retry?: RetryTiming;
   /** Watch the local folder for events (default true); without it, the pair syncs on its poll interval only. */
   readonly watchLocal?: boolean;
-  /** Extra options for each sync (concurrency, host; tests inject a clock). */
-  readonly sync?: Pick<SyncOptions, 'concurrency' | 'host'>;
+  /** Extra options for each sync: concurrency, host, what its lock says (default `live sync`). */
+  readonly sync?: Pick<SyncOptions, 'concurrency' | 'host' | 'purpose'>;
   /** The wall clock for observations of settling files (tests inject a fake one). */
   readonly now?: () => number;
   /** Called with every status change (and progress while syncing). */
@@ -234,6 +234,7 @@ export class PairRunner {
     let lastProgressAt = 0;
     try {
       const summary = await syncPair(this.#store, this.name, {
+        purpose: 'live sync',
         ...this.#options.sync,
         signal: abort.signal,
         ...(this.#options.throttle === undefined ? {} : { throttle: this.#options.throttle }),

@@ -54,6 +54,7 @@ export class AppLive {
     const limit = settings.bandwidthKiBps * 1024;
     const service = new LiveService({
       store: this.#store,
+      sync: { purpose: 'live sync in the Tether app' },
       ...(limit > 0 ? { bandwidth: { uploadBytesPerSecond: limit, downloadBytesPerSecond: limit } } : {}),
       onStatus: (name, status) => this.#onStatus(name, status),
     });

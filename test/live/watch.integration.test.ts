@@ -29,7 +29,15 @@ describe('tether watch (LiveService)', () => {
     });
     pair = p;
     const statuses: LiveStatus[] = [];
-    service = new LiveService({ store: p.store, onStatus: (_name, status) => statuses.push(status) });
+    // What the pair's lock says while a live sync holds it (a `tether sync` refused by it repeats this).
+    const lockedBy = new Set<string>();
+    service = new LiveService({
+      store: p.store,
+      onStatus: (_name, status) => {
+        statuses.push(status);
+        if (status.state === 'syncing') lockedBy.add(p.store.pairLockHolder('p')?.purpose ?? 'no lock');
+      },
+    });
     await service.start(['p']);
     const runner = service.runner('p')!;
     await waitFor('the first sync', () => runner.status.cycles === 1 && runner.status.state === 'idle');
@@ -45,6 +53,7 @@ describe('tether watch (LiveService)', () => {
     expect(filesBelow(p.remote)).toHaveLength(10_000);
     expect(p.store.requirePair('p').lastResult).toMatchObject({ uploaded: 10_000 });
     expect(statuses.some((s) => s.progress !== undefined)).toBe(true);
+    expect([...lockedBy]).toEqual(['live sync']);
   }, 120_000);
 
   it('a pause from another connection cuts a transfer; resume sends only what was not finished', async () => {
