@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readlinkSync } from 'node:fs';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,8 +8,8 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { Entry, Problem } from '../../core/entry.js';
 import { hasUserRules } from '../../core/ignore.js';
 import { PARTIAL_PREFIX, STAGING_PREFIX } from '../../core/temporaries.js';
-import { TetherError } from '../../errors.js';
 import type { ScanOptions, ScanResult } from '../endpoint.js';
+import { BACKSLASH_PROBLEM, scanCancelled, symlinkProblem } from './scanProblems.js';
 
 /** Progress is reported at most this often. */
 const PROGRESS_INTERVAL_MS = 100;
@@ -69,7 +68,7 @@ export async function findScan(
   const { signal, onProgress } = options;
   // Temporaries are passed over by find itself: a matcher with no other rules need not be asked.
   const ignore = options.ignore !== undefined && hasUserRules(options.ignore) ? options.ignore : undefined;
-  if (signal?.aborted === true) throw cancelled(displayName);
+  if (signal?.aborted === true) throw scanCancelled(displayName);
   // Only GNU find has -printf; elsewhere (macOS, the BSDs) find would only fail.
   if (process.platform !== 'linux') return undefined;
   const entries: Entry[] = [];
@@ -106,7 +105,7 @@ export async function findScan(
     // The same checks in the same order as the worker scan, so both report the same problems.
     if (path.indexOf('\\', path.lastIndexOf('/') + 1) >= 0) {
       if (ignore?.(path, false) !== true) {
-        problems.push({ path, message: 'skipped: the name contains a backslash, which Tether cannot sync; rename it' });
+        problems.push({ path, message: BACKSLASH_PROBLEM });
       }
       if (isDir) skipping = `${path}/`;
       return;
@@ -129,8 +128,7 @@ export async function findScan(
       entries.push(entry);
       tree.set(path, entry);
     } else if (type === 'l') {
-      const target = linkTarget(`${root}/${path}`);
-      problems.push({ path, message: `symlink skipped: ${path} -> ${target} (links are never followed)` });
+      problems.push({ path, message: symlinkProblem(path, `${root}/${path}`) });
     } else {
       throw new NotPlain(`an entry of type ${type ?? '?'}`);
     }
@@ -245,7 +243,7 @@ async function runFind(
   let position = 0;
   try {
     for (;;) {
-      if (signal?.aborted === true) throw cancelled(displayName);
+      if (signal?.aborted === true) throw scanCancelled(displayName);
       // Whether find had finished before this read: if so, this read sees all it wrote.
       const finished = exitCode !== undefined;
       const { bytesRead } = await spool.read(buffer, 0, buffer.length, position);
@@ -290,16 +288,4 @@ function digitsAt(record: string, start: number, end: number, base: 8 | 10): num
     value = value * base + digit;
   }
   return value;
-}
-
-function linkTarget(abs: string): string {
-  try {
-    return readlinkSync(abs);
-  } catch {
-    return '(unreadable target)';
-  }
-}
-
-function cancelled(displayName: string): TetherError {
-  return new TetherError('cancelled', `scan of ${displayName} cancelled`);
 }

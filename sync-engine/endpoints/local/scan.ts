@@ -3,6 +3,7 @@ import type { Entry, Problem } from '../../core/entry.js';
 import { TetherError } from '../../errors.js';
 import type { ScanOptions, ScanResult } from '../endpoint.js';
 import { messageOf } from './fsUtil.js';
+import { scanCancelled } from './scanProblems.js';
 import { INFO_STRIDE, KIND_DIR, KIND_EXECUTABLE } from './scanProtocol.js';
 import type { ScanAnswer, ScanBatch, ScanWorkerData, ScanWorkerMessage } from './scanProtocol.js';
 import { startWorker } from './workerScript.js';
@@ -24,7 +25,7 @@ const PROGRESS_INTERVAL_MS = 100;
  */
 export async function scanTree(root: string, displayName: string, options: ScanOptions = {}): Promise<ScanResult> {
   const { signal, onProgress } = options;
-  if (signal?.aborted === true) throw cancelled(displayName);
+  if (signal?.aborted === true) throw scanCancelled(displayName);
   // A matcher that carries its rules is applied in the worker; only a bare function needs the main thread.
   const rules = options.ignore?.rules;
   const ignore = rules === undefined ? options.ignore : undefined;
@@ -97,7 +98,7 @@ export async function scanTree(root: string, displayName: string, options: ScanO
         if (error === undefined) resolve();
         else reject(error instanceof Error ? error : new Error(messageOf(error)));
       };
-      const onAbort = (): void => finish(cancelled(displayName));
+      const onAbort = (): void => finish(scanCancelled(displayName));
       signal?.addEventListener('abort', onAbort, { once: true });
       worker.on('message', (message: ScanWorkerMessage) => {
         if (settled) return;
@@ -139,8 +140,4 @@ export async function scanTree(root: string, displayName: string, options: ScanO
   }
   onProgress?.(entries.length);
   return { entries, problems, temporaries, unlisted, tree };
-}
-
-function cancelled(displayName: string): TetherError {
-  return new TetherError('cancelled', `scan of ${displayName} cancelled`);
 }

@@ -3,11 +3,12 @@
  * worker thread keeps the main thread free and lets two scans use two cores). See `scanProtocol.ts` for the
  * conversation with the main thread and `scan.ts` for the rules this implements.
  */
-import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
+import { lstatSync, readdirSync } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { matcherFromRules, type IgnoreMatcher } from '../../core/ignore.js';
 import { isEngineTemporary } from '../../core/temporaries.js';
+import { BACKSLASH_PROBLEM, symlinkProblem } from './scanProblems.js';
 import { INFO_STRIDE, KIND_DIR, KIND_EXECUTABLE, KIND_FILE } from './scanProtocol.js';
 import type { ScanAnswer, ScanBatch, ScanBatchProblem, ScanWorkerData, ScanWorkerMessage } from './scanProtocol.js';
 
@@ -97,7 +98,7 @@ class Scanner {
         continue;
       }
       if (name.includes('\\')) {
-        this.problem(path, 'skipped: the name contains a backslash, which Tether cannot sync; rename it', true);
+        this.problem(path, BACKSLASH_PROBLEM, true);
         continue;
       }
       let stats: Stats | undefined;
@@ -123,11 +124,7 @@ class Scanner {
         if (this.data.decide) this.dirs++;
         else this.ready.push(path);
       } else if (stats.isSymbolicLink()) {
-        this.problem(
-          path,
-          `symlink skipped: ${path} -> ${this.linkTarget(`${abs}/${name}`)} (links are never followed)`,
-          true,
-        );
+        this.problem(path, symlinkProblem(path, `${abs}/${name}`), true);
       } else {
         this.problem(path, `skipped: ${this.specialKind(stats)}; only files and folders are synced`, true);
       }
@@ -153,14 +150,6 @@ class Scanner {
   private folderUnlisted(dir: string, why: string): void {
     this.unlisted.push(dir);
     this.problem(dir, `${why}; nothing in it is synced until it can be read`, false);
-  }
-
-  private linkTarget(abs: string): string {
-    try {
-      return readlinkSync(abs);
-    } catch {
-      return '(unreadable target)';
-    }
   }
 
   private specialKind(stats: Stats): string {
