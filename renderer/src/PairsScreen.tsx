@@ -48,9 +48,15 @@ function PairCard({ pair, progress }: { pair: PairView; progress: Progress | und
   const pause = useMutation({ mutationFn: () => api.call('pausePair', { name: pair.name }), onSettled: refresh });
   const resume = useMutation({ mutationFn: () => api.call('resumePair', { name: pair.name }), onSettled: refresh });
   const remove = useMutation({ mutationFn: () => api.call('removePair', { name: pair.name }), onSettled: refresh });
+  // What the user just asked for, shown until the list says so: set in the click's own render, so the
+  // controlled checkbox never flips back while the request is on its way.
+  const [liveWanted, setLiveWanted] = useState<boolean | undefined>(undefined);
   const live = useMutation({
     mutationFn: (on: boolean) => api.call('setLive', { name: pair.name, live: on }),
-    onSettled: refresh,
+    onSettled: async () => {
+      await refresh();
+      setLiveWanted(undefined);
+    },
   });
   // A sync this window started; a live watcher's own syncs show through `state` (scanning, syncing).
   const busy = pair.running || sync.isPending;
@@ -105,7 +111,14 @@ function PairCard({ pair, progress }: { pair: PairView; progress: Progress | und
       ) : null}
       {error === null ? null : <ErrorBox error={error} />}
       <div className="actions">
-        <button type="button" className="primary" disabled={busy || paused} onClick={() => sync.mutate()}>
+        <button
+          type="button"
+          className="primary"
+          // A sync run by another process (a watcher, a shell) holds the pair's lock: one now would be refused.
+          disabled={busy || paused || watching}
+          title={watching && !busy ? 'a sync of this pair is running in another process' : undefined}
+          onClick={() => sync.mutate()}
+        >
           Sync now
         </button>
         {paused ? (
@@ -120,9 +133,12 @@ function PairCard({ pair, progress }: { pair: PairView; progress: Progress | und
         <label className="inline">
           <input
             type="checkbox"
-            checked={live.isPending ? live.variables : pair.live}
+            checked={liveWanted ?? pair.live}
             disabled={live.isPending}
-            onChange={(event) => live.mutate(event.target.checked)}
+            onChange={(event) => {
+              setLiveWanted(event.target.checked);
+              live.mutate(event.target.checked);
+            }}
           />
           Live sync
         </label>
@@ -155,7 +171,12 @@ export function PairsScreen({
   progress: ReadonlyMap<string, Progress>;
   onNewPair: () => void;
 }) {
-  const pairs = useQuery({ queryKey: ['pairs'], queryFn: () => api.call('listPairs', {}) });
+  // Polled as well: a sync or a watcher in another process (`tether sync`, `tether watch`) sends no event here.
+  const pairs = useQuery({
+    queryKey: ['pairs'],
+    queryFn: () => api.call('listPairs', {}),
+    refetchInterval: 3000,
+  });
   return (
     <section aria-labelledby="pairs-title">
       <div className="toolbar">

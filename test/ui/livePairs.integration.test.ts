@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { StateStore } from '../../sync-engine/state/store.js';
 import { tether } from '../helpers/cli.js';
 import { collectPageErrors, launchChromium, screenshot, startUiHost } from './helpers.js';
 import type { UiHost } from './helpers.js';
@@ -96,6 +97,29 @@ describe('live pairs in the browser host', () => {
     expect(resumed.code, resumed.stderr).toBe(0);
     await until(async () => (await contentOf(join(remote, 'held.md'))) === 'held\n', 'held.md was synced');
     await card.getByRole('button', { name: 'Pause' }).waitFor();
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('shows a sync run by another process, and Sync now waits until it ends', async () => {
+    const card = page.getByTestId('pair-notes');
+    const syncNow = card.getByRole('button', { name: 'Sync now' });
+    await card.getByLabel('Live sync').uncheck();
+    await until(async () => (await statusJson()).watcher === undefined, 'the watcher stopped');
+    await until(async () => (await card.getByTestId('pair-state').textContent()) === 'Idle', 'the card shows Idle');
+    expect(await syncNow.isEnabled()).toBe(true);
+    // Another process (a `tether sync` in a shell) records its state in the store, as here. It sends this
+    // window no event: the card learns of it by polling.
+    const store = StateStore.open(join(home, 'state.db'));
+    try {
+      store.setPairState('notes', 'syncing');
+      await until(async () => !(await syncNow.isEnabled()), 'Sync now is disabled', 10_000);
+      expect(await card.getByTestId('pair-state').textContent()).toBe('Syncing');
+      expect(await syncNow.getAttribute('title')).toBe('a sync of this pair is running in another process');
+      store.setPairState('notes', 'idle');
+      await until(async () => syncNow.isEnabled(), 'Sync now is enabled again', 10_000);
+    } finally {
+      store.close();
+    }
     expect(pageErrors).toEqual([]);
   });
 });
