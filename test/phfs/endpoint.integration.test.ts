@@ -264,3 +264,43 @@ it('the first scan after an upload asks no HEAD for the objects this pair just w
   expect(third.heads()).toBe(0);
   expect(journal.list().filter((r) => r.key.startsWith('s3-written:'))).toEqual([]);
 }, 60_000);
+
+it('a removal lists only the folder that holds what it removes, and still keeps a file changed since the scan', async () => {
+  await Promise.all([
+    lab.put('remove-test/big/keep.txt', 'kept'),
+    lab.put('remove-test/runs/a/old.pt', 'old'),
+    lab.put('remove-test/runs/a/changed.pt', 'v1'),
+  ]);
+  const prefixes: string[] = [];
+  const client = lab.client('admin');
+  client.middlewareStack.add(
+    (next, context) => (args) => {
+      if (context.commandName === 'ListObjectsV2Command') {
+        prefixes.push(String((args.input as { Prefix?: string }).Prefix));
+      }
+      return next(args);
+    },
+    { step: 'initialize' },
+  );
+  const endpoint = new S3Endpoint(parseRemoteUrl('s3://phfs/remove-test'), {
+    settings: {},
+    journal: memoryJournal(),
+    client,
+  });
+  const scanned = await endpoint.scan();
+  await lab.put('remove-test/runs/a/changed.pt', 'v2 written after the scan');
+  prefixes.length = 0;
+  const entries = scanned.entries.filter((e) => e.path === 'runs/a/old.pt' || e.path === 'runs/a/changed.pt');
+  const result = await endpoint.remove(entries);
+  expect(prefixes).toEqual(['remove-test/runs/a/']);
+  expect(result.removed).toEqual(['runs/a/old.pt']);
+  expect(result.problems.map((p) => p.path)).toEqual(['runs/a/changed.pt']);
+  const after = await endpoint.scan();
+  expect(after.entries.map((e) => e.path).sort()).toEqual([
+    'big',
+    'big/keep.txt',
+    'runs',
+    'runs/a',
+    'runs/a/changed.pt',
+  ]);
+});

@@ -5,6 +5,7 @@ import type { Entry } from '../../core/entry.js';
 import { TetherError } from '../../errors.js';
 import type { ScanOptions, ScanResult } from '../endpoint.js';
 import type { JournalPort, S3Context } from './context.js';
+import { keyFor } from './context.js';
 import { classifyListing, fileEntryOf, META_MTIME, META_SHA256 } from './listing.js';
 import type { ListedObject } from './listing.js';
 import { UPLOAD_JOURNAL_PREFIX } from './multipart.js';
@@ -130,14 +131,16 @@ export async function headMetadata(
   }
 }
 
-export async function listAll(context: S3Context, signal?: AbortSignal): Promise<ListedObject[]> {
+/** Every object of the pair's root, or only those below the folder `below` (a relative path; '' is the root). */
+export async function listAll(context: S3Context, signal?: AbortSignal, below = ''): Promise<ListedObject[]> {
   const objects: ListedObject[] = [];
+  const prefix = below === '' ? context.rootPrefix : `${keyFor(context, below)}/`;
   let token: string | undefined;
   do {
     const page = await context.client.send(
       new ListObjectsV2Command({
         Bucket: context.bucket,
-        Prefix: context.rootPrefix,
+        Prefix: prefix,
         ...(token === undefined ? {} : { ContinuationToken: token }),
       }),
       signal === undefined ? {} : { abortSignal: signal },

@@ -53,7 +53,8 @@ export async function makeDirs(context: S3Context, entries: readonly Entry[]): P
 /**
  * Removes files and folders, children first. One fresh listing checks every file against the scan (same
  * ETag), so a file changed since then is kept; files go in DeleteObjects batches; a folder goes (its marker)
- * only when nothing is left below it.
+ * only when nothing is left below it. The listing covers only the deepest folder that holds every path to
+ * remove, not the pair's whole prefix (a group's bucket prefix may hold millions of objects).
  */
 export async function removeObjects(
   context: S3Context,
@@ -64,7 +65,7 @@ export async function removeObjects(
   if (valid.length === 0) return { removed: [], problems };
   let listed;
   try {
-    listed = await listAll(context);
+    listed = await listAll(context, undefined, commonFolder(valid.map((e) => e.path)));
   } catch (error) {
     throw context.fail(`list ${context.displayName} before deleting`, error);
   }
@@ -123,6 +124,22 @@ export async function removeObjects(
     }
   }
   return { removed, problems };
+}
+
+/** The deepest folder that holds every one of `paths` ('' for the root). */
+export function commonFolder(paths: readonly string[]): string {
+  let common: string[] | undefined;
+  for (const path of paths) {
+    const folders = path.split('/').slice(0, -1);
+    if (common === undefined) common = folders;
+    else {
+      let same = 0;
+      while (same < common.length && same < folders.length && common[same] === folders[same]) same++;
+      common.length = same;
+    }
+    if (common.length === 0) break;
+  }
+  return (common ?? []).join('/');
 }
 
 /** Server-side copy then delete; refuses when `to` exists or `from` is no longer the version the scan saw. */
