@@ -64,19 +64,18 @@ export function matcherFromRules(rules: IgnoreRules): IgnoreMatcher {
  * them over need not ask about). A bare function, whose rules are unknown, counts as having rules.
  */
 export function hasUserRules(matcher: IgnoreMatcher): boolean {
-  const rules = matcher.rules;
-  if (rules === undefined) return true;
-  return rules.patterns.some((p) => p.trim() !== '') || (rules.tetherignoreText ?? '').trim() !== '';
+  return matcher.rules === undefined || anyRule(matcher.rules);
 }
 
-function matcherOf({
-  patterns,
-  tetherignoreText,
-  options = {},
-}: IgnoreRules): (path: string, isDir: boolean) => boolean {
-  const hasRules = patterns.some((p) => p.trim() !== '') || (tetherignoreText ?? '').trim() !== '';
+/** Whether the rules hold at least one pattern (blank lines are none). */
+function anyRule({ patterns, tetherignoreText }: IgnoreRules): boolean {
+  return patterns.some((p) => p.trim() !== '') || (tetherignoreText ?? '').trim() !== '';
+}
+
+function matcherOf(source: IgnoreRules): (path: string, isDir: boolean) => boolean {
+  const { patterns, tetherignoreText, options = {} } = source;
   // Most pairs have no rules: then only the engine's own names are left out, without asking the matcher.
-  if (!hasRules) return (path) => underEngineTemporary(path);
+  if (!anyRule(source)) return (path) => underEngineTemporary(path);
   const rules = ignore({ ignorecase: options.ignoreCase ?? false });
   rules.add(patterns);
   if (tetherignoreText !== undefined) rules.add(tetherignoreText);
