@@ -290,8 +290,7 @@ async function execSession(target: ExecTarget, request: ExecRequest): Promise<Ex
       );
     const status = exitCodeOfStatus(statusText);
     if ('error' in status) throw new TetherError('remote-unreachable', `${what} failed: ${status.error}`);
-    if (sink !== undefined)
-      await new Promise<void>((resolve) => (sink.writableNeedDrain ? sink.once('drain', resolve) : resolve()));
+    if (sink !== undefined) await drained(sink, request.signal);
     return { exitCode: status.exitCode, stdout: Buffer.concat(stdoutChunks), stderr, protocol };
   } catch (error) {
     ws.terminate();
@@ -300,6 +299,28 @@ async function execSession(target: ExecTarget, request: ExecRequest): Promise<Ex
     clearInterval(timer);
     request.signal?.removeEventListener('abort', onAbort);
   }
+}
+
+/**
+ * Waits until `sink` has taken what it was given: its 'drain', or its end (destroyed, closed, failed: its reader
+ * stopped, which is the reader's to report), or a cancel. Never longer: waiting on a sink nobody reads any
+ * more would hold the exec, and its idle timer, forever.
+ */
+export function drained(sink: Writable, signal: AbortSignal | undefined): Promise<void> {
+  if (!sink.writableNeedDrain || sink.destroyed || signal?.aborted === true) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      sink.off('drain', done);
+      sink.off('close', done);
+      sink.off('error', done);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    sink.on('drain', done);
+    sink.on('close', done);
+    sink.on('error', done);
+    signal?.addEventListener('abort', done);
+  });
 }
 
 /**

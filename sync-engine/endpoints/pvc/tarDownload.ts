@@ -52,12 +52,30 @@ export function checkTarEntry(header: Pick<Header, 'name' | 'type'>, expectedPat
   return 'match';
 }
 
-/** A node Writable feeding a tar-stream (streamx) extractor, with its backpressure. */
-function feedOf(extract: tar.Extract): Writable {
+/**
+ * A node Writable feeding a tar-stream (streamx) extractor, with its backpressure. An extractor destroyed
+ * while a write waits (its reader stopped) fails the write, so nothing waits for a 'drain' that cannot come.
+ */
+export function feedOf(extract: tar.Extract): Writable {
   return new Writable({
     write(chunk: Buffer, _encoding, callback) {
-      if (extract.write(chunk)) callback();
-      else extract.once('drain', () => callback());
+      if (extract.destroyed) {
+        callback(new Error('the archive reader stopped'));
+        return;
+      }
+      if (extract.write(chunk)) {
+        callback();
+        return;
+      }
+      const settle = (error?: Error): void => {
+        extract.off('drain', onDrain);
+        extract.off('close', onClose);
+        callback(error);
+      };
+      const onDrain = (): void => settle();
+      const onClose = (): void => settle(new Error('the archive reader stopped'));
+      extract.on('drain', onDrain);
+      extract.on('close', onClose);
     },
   });
 }
