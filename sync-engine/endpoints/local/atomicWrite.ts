@@ -24,12 +24,30 @@ import {
   SMALL_FILE_BYTES,
 } from './fsUtil.js';
 import type { RootedPaths } from './paths.js';
-import { commitSmallFile, PARTIAL_CREATE_FLAGS, receiveSmall, targetChanged } from './smallFiles.js';
+import {
+  commitSmallFileSync,
+  PARTIAL_CREATE_FLAGS,
+  receiveSmall,
+  settleCommit,
+  targetChanged,
+  unreadable,
+} from './smallFiles.js';
+import type { SmallCommit, SmallCopy } from './smallFiles.js';
+import type { SmallFileWriter, WriterOutcome } from './smallWriter.js';
+import { LocalReads, openLocalFile } from './readFiles.js';
 
 export interface WriteTarget {
   readonly paths: RootedPaths;
   readonly displayName: string;
+  /** Puts small files in place on a second thread; without it they are committed on this one. */
+  readonly smallWriter?: SmallFileWriter;
 }
+
+/** Fewer small files than this are committed on this thread: not worth waking the writer thread. */
+const WRITER_MIN_FILES = 64;
+/** Bounds on commits handed to the writer thread and not yet confirmed (the bytes are held until then). */
+const WRITER_MAX_FILES = 256;
+const WRITER_MAX_BYTES = 16 * 1024 * 1024;
 
 type Outcome = { readonly ok: true; readonly written: Entry } | { readonly ok: false; readonly message: string };
 
@@ -109,46 +127,174 @@ export async function writeLocalFiles(
   incoming: AsyncIterable<IncomingFile>,
   hooks: WriteHooks = {},
 ): Promise<void> {
-  const iterator = incoming[Symbol.asyncIterator]();
   const verified = new Set<string>();
   let laterBytes = requests.reduce((sum, r) => sum + Math.max(0, r.entry.size - r.offset), 0);
+  const report = (request: WriteRequest, outcome: Outcome): void => {
+    if (outcome.ok) hooks.onFileDone?.(request, outcome.written);
+    else hooks.onProblem?.({ path: request.path, message: outcome.message });
+  };
+  const writer = requests.filter(isSmall).length >= WRITER_MIN_FILES ? target.smallWriter : undefined;
+  // From another local folder, small files are copied on the writer thread, source to target, never streamed.
+  const direct = writer !== undefined && incoming instanceof LocalReads ? incoming : undefined;
+  const iterator = direct === undefined ? incoming[Symbol.asyncIterator]() : undefined;
+  const sourceVerified = new Set<string>();
+  const handedOff = new HandedOff();
+  const handOff = async (
+    request: WriteRequest,
+    job: SmallCommit | SmallCopy,
+    bytes: number,
+    work: Promise<WriterOutcome>,
+    later: number,
+  ): Promise<void> => {
+    const settled = work.then(async (result) => {
+      if (result.bytes > 0) hooks.onBytes?.(result.bytes);
+      return settleCommit(target.displayName, job, result.outcome, later);
+    });
+    await handedOff.add(settled, bytes, (outcome) => report(request, outcome));
+  };
   try {
     for (const [index, request] of requests.entries()) {
+      handedOff.throwIfFailed();
       if (isAborted(hooks.signal)) throw cancelled(target.displayName);
       laterBytes -= Math.max(0, request.entry.size - request.offset);
-      const next = await iterator.next();
-      if (next.done === true) {
-        throw new TetherError(
-          'transfer-failed',
-          `the source stopped after ${index} of ${requests.length} files; ${request.path} and the rest were not received`,
-          { retryable: true },
-        );
+      let file: IncomingFile;
+      if (direct === undefined)
+        file = await nextFrom(iterator as AsyncIterator<IncomingFile>, index, requests, request);
+      else {
+        // The source's own request: under another name when a conflict copy is written.
+        const source = direct.requests[index];
+        if (source === undefined || source.offset !== request.offset) {
+          throw new TetherError('internal', `files requested out of order: ${request.path} has no matching read`);
+        }
+        if (isSmall(request) && request.verifySha256 === undefined) {
+          const copy = await directCopy(target, direct.paths, source.path, request, verified, sourceVerified);
+          if ('ok' in copy) report(request, copy);
+          else await handOff(request, copy, 0, (writer as SmallFileWriter).copy(copy), laterBytes);
+          continue;
+        }
+        file = { ...source, stream: await openLocalFile(direct.paths, source, sourceVerified) };
       }
-      const file = next.value;
-      if (file.path !== request.path || file.offset !== request.offset) {
-        file.stream.destroy();
-        throw new TetherError(
-          'internal',
-          `files arrived out of order: expected ${request.path} from byte ${request.offset}, got ${file.path} from byte ${file.offset}`,
-        );
-      }
-      let outcome: Outcome;
+      let outcome: Outcome | SmallCommit;
       try {
-        outcome = await writeOne(target, request, file.stream, hooks, verified, laterBytes);
+        outcome = await writeOne(target, request, file.stream, hooks, verified, laterBytes, writer !== undefined);
       } catch (error) {
         file.stream.destroy();
         throw error;
       }
-      if (outcome.ok) {
-        hooks.onFileDone?.(request, outcome.written);
-      } else {
-        file.stream.destroy();
-        hooks.onProblem?.({ path: request.path, message: outcome.message });
+      if (!('ok' in outcome)) {
+        // A small file received whole: the writer thread puts it in place while the next one is read.
+        const bytes = outcome.content.length; // read now: handing the content over detaches it
+        await handOff(request, outcome, bytes, (writer as SmallFileWriter).commit(outcome), laterBytes);
+        continue;
       }
+      if (!outcome.ok) file.stream.destroy();
+      report(request, outcome);
     }
   } finally {
-    await iterator.return?.();
+    // The source first: it may hold an exec or a file open until told that nothing more will be read.
+    try {
+      await iterator?.return?.();
+    } finally {
+      await handedOff.settled();
+    }
   }
+  handedOff.throwIfFailed();
+}
+
+/** The next file from the source, which must be the one requested. */
+async function nextFrom(
+  iterator: AsyncIterator<IncomingFile>,
+  index: number,
+  requests: readonly WriteRequest[],
+  request: WriteRequest,
+): Promise<IncomingFile> {
+  const next = await iterator.next();
+  if (next.done === true) {
+    throw new TetherError(
+      'transfer-failed',
+      `the source stopped after ${index} of ${requests.length} files; ${request.path} and the rest were not received`,
+      { retryable: true },
+    );
+  }
+  const file = next.value;
+  if (file.path !== request.path || file.offset !== request.offset) {
+    file.stream.destroy();
+    throw new TetherError(
+      'internal',
+      `files arrived out of order: expected ${request.path} from byte ${request.offset}, got ${file.path} from byte ${file.offset}`,
+    );
+  }
+  return file;
+}
+
+/** A small file to copy from a local source on the writer thread, or why it cannot be. */
+async function directCopy(
+  target: WriteTarget,
+  sourcePaths: RootedPaths,
+  sourcePath: string,
+  request: WriteRequest,
+  verified: Set<string>,
+  sourceVerified: Set<string>,
+): Promise<Outcome | SmallCopy> {
+  const { path, entry, replaces } = request;
+  const source = await sourcePaths.resolve(sourcePath, sourceVerified);
+  if (!source.ok) return unreadable(sourcePath, source.missing ? 'it vanished since the scan' : source.reason);
+  const resolved = await target.paths.resolve(path, verified);
+  if (!resolved.ok) return fail(`not written: ${resolved.reason}`);
+  const targetAbs = resolved.abs;
+  return {
+    path,
+    entry,
+    ...(replaces === undefined ? {} : { replaces }),
+    sourcePath,
+    sourceAbs: source.abs,
+    partialAbs: join(dirname(targetAbs), baseName(partialPathFor(path, entry))),
+    targetAbs,
+  };
+}
+
+/**
+ * Commits handed to the writer thread and not yet confirmed: each is reported as it completes, at most
+ * `WRITER_MAX_FILES` files or `WRITER_MAX_BYTES` bytes are out at a time, and the first failure that stops
+ * the transfer (a full disk, a read-only filesystem) is kept to be thrown.
+ */
+class HandedOff {
+  readonly #pending = new Set<Promise<void>>();
+  #bytes = 0;
+  #failed = false;
+  #failure: unknown;
+
+  /** Hands off one commit; waits while too much is out. */
+  async add(commit: Promise<Outcome>, bytes: number, onDone: (outcome: Outcome) => void): Promise<void> {
+    this.#bytes += bytes;
+    const tracked: Promise<void> = commit
+      .then(onDone, (error: unknown) => {
+        if (this.#failed) return;
+        this.#failed = true;
+        this.#failure = error;
+      })
+      .finally(() => {
+        this.#pending.delete(tracked);
+        this.#bytes -= bytes;
+      });
+    this.#pending.add(tracked);
+    while (this.#pending.size >= WRITER_MAX_FILES || this.#bytes > WRITER_MAX_BYTES) {
+      await Promise.race(this.#pending);
+    }
+  }
+
+  throwIfFailed(): void {
+    if (this.#failed) throw this.#failure;
+  }
+
+  /** Waits for every commit out, so each is reported (also when the transfer stops early). */
+  async settled(): Promise<void> {
+    while (this.#pending.size > 0) await Promise.all(this.#pending);
+  }
+}
+
+function isSmall(request: WriteRequest): boolean {
+  return request.offset === 0 && request.entry.kind === 'file' && request.entry.size <= SMALL_FILE_BYTES;
 }
 
 async function writeOne(
@@ -158,7 +304,8 @@ async function writeOne(
   hooks: WriteHooks,
   verified: Set<string>,
   laterBytes: number,
-): Promise<Outcome> {
+  handOff: boolean,
+): Promise<Outcome | SmallCommit> {
   const { path, entry, offset } = request;
   if (entry.kind !== 'file') return fail(`not written: the source is a ${entry.kind}, not a file`);
   if (!Number.isSafeInteger(offset) || offset < 0 || offset > entry.size) {
@@ -171,7 +318,11 @@ async function writeOne(
   if (!resolved.ok) return fail(`not written: ${resolved.reason}`);
   const targetAbs = resolved.abs;
   const partialAbs = join(dirname(targetAbs), baseName(partialPathFor(path, entry)));
-  if (small) return writeSmall(target, request, source, hooks, partialAbs, targetAbs, laterBytes);
+  if (small) {
+    const received = await receiveWhole(target, request, source, hooks, partialAbs, targetAbs);
+    if ('ok' in received || handOff) return received;
+    return settleCommit(target.displayName, received, commitSmallFileSync(received), laterBytes);
+  }
 
   if (offset > 0) {
     const partial = await lstatOrUndefined(partialAbs);
@@ -264,16 +415,15 @@ async function writeOne(
   return finish(request, partialAbs, targetAbs);
 }
 
-/** A small file: received whole into memory, then written in one go (see smallFiles.ts). */
-async function writeSmall(
+/** A small file, received whole into memory and checked: what to commit (see smallFiles.ts), or why not. */
+async function receiveWhole(
   target: WriteTarget,
   request: WriteRequest,
   source: Readable,
   hooks: WriteHooks,
   partialAbs: string,
   targetAbs: string,
-  laterBytes: number,
-): Promise<Outcome> {
+): Promise<Outcome | SmallCommit> {
   const { entry } = request;
   const hash = request.verifySha256 === undefined ? undefined : createHash('sha256');
   const received = await receiveSmall(source, entry.size, hash, hooks.onBytes, hooks.signal);
@@ -296,7 +446,15 @@ async function writeSmall(
       return fail(`not written: the content received has SHA-256 ${actual}, not the expected ${request.verifySha256}`);
     }
   }
-  return commitSmallFile(target.displayName, request, partialAbs, targetAbs, received.content, laterBytes);
+  const { path, replaces } = request;
+  return {
+    path,
+    entry,
+    ...(replaces === undefined ? {} : { replaces }),
+    partialAbs,
+    targetAbs,
+    content: received.content,
+  };
 }
 
 /** Mode, mtime, a last look at the target, then the rename into place. */

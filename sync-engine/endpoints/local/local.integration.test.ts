@@ -136,4 +136,21 @@ describe('local endpoint in a separate process', () => {
     expect(Number(failed![2])).toBeGreaterThan((files.length - index - 1) * 200 * 1024);
     expect(Number(failed![2])).toBeLessThanOrEqual((files.length - index) * 200 * 1024);
   });
+
+  it('rejects with no-space when small files written on the writer thread fill the disk', async (context) => {
+    // Enough small files for the writer thread to take them; several are out on it when the disk fills.
+    const files = Array.from({ length: 100 }, (_, i) => [`f${String(i).padStart(3, '0')}`, 20 * 1024] as const);
+    const outcome = await writeIntoFullDisk(context, files);
+    expect(outcome.code).toBe('no-space');
+    const failed = /to write (f\d+): (\d+) more bytes are needed/.exec(outcome.message);
+    expect(failed).not.toBeNull();
+    const index = Number(failed![1]!.slice(1));
+    expect(index).toBeGreaterThan(10);
+    expect(outcome.done).toEqual(files.slice(0, index).map(([path]) => path));
+    expect(Number(failed![2])).toBeGreaterThan((files.length - index - 1) * 20 * 1024);
+    expect(Number(failed![2])).toBeLessThanOrEqual((files.length - index) * 20 * 1024);
+    // Nothing under a final name that was not reported done.
+    const placed = outcome.files.filter((name) => !name.startsWith('.tether-'));
+    expect(placed.sort()).toEqual(outcome.done);
+  });
 });

@@ -20,9 +20,10 @@ import { partialOffsetOf, writeLocalFiles } from './atomicWrite.js';
 import { errnoOf, messageOf } from './fsUtil.js';
 import { findScan } from './findScan.js';
 import { HashPool } from './hashPool.js';
+import { SmallFileWriter } from './smallWriter.js';
 import { listLocalFolder } from './listFolder.js';
 import { RootedPaths } from './paths.js';
-import { readLocalFiles } from './readFiles.js';
+import { LocalReads } from './readFiles.js';
 import { scanTree } from './scan.js';
 import { makeDirs, removeEntries, removeTemporaryFiles, renameNoClobber, updateMetadata } from './treeOps.js';
 
@@ -53,6 +54,7 @@ export class LocalEndpoint implements Endpoint {
   readonly capabilities: EndpointCapabilities;
   private readonly paths: RootedPaths;
   private readonly hashes: HashPool;
+  private readonly smallWriter: SmallFileWriter;
 
   constructor(
     /** The folder's canonical absolute path (symbolic links in it resolved once, at creation). */
@@ -72,6 +74,7 @@ export class LocalEndpoint implements Endpoint {
     };
     this.paths = new RootedPaths(root);
     this.hashes = new HashPool(this.paths, displayName, hashConcurrency);
+    this.smallWriter = new SmallFileWriter(displayName);
   }
 
   async scan(options: ScanOptions = {}): Promise<ScanResult> {
@@ -95,7 +98,7 @@ export class LocalEndpoint implements Endpoint {
     requests: readonly { path: string; entry: Entry; offset: number }[],
     options?: ReadOptions,
   ): AsyncIterable<IncomingFile> {
-    return readLocalFiles(this.paths, requests, options);
+    return new LocalReads(this.paths, requests, options ?? {});
   }
 
   writeFiles(
@@ -103,7 +106,8 @@ export class LocalEndpoint implements Endpoint {
     incoming: AsyncIterable<IncomingFile>,
     hooks?: WriteHooks,
   ): Promise<void> {
-    return writeLocalFiles({ paths: this.paths, displayName: this.displayName }, requests, incoming, hooks);
+    const target = { paths: this.paths, displayName: this.displayName, smallWriter: this.smallWriter };
+    return writeLocalFiles(target, requests, incoming, hooks);
   }
 
   partialOffset(path: string, entry: Entry): Promise<number> {
@@ -130,8 +134,8 @@ export class LocalEndpoint implements Endpoint {
     return removeTemporaryFiles(this.paths, paths);
   }
 
-  close(): Promise<void> {
-    return this.hashes.close();
+  async close(): Promise<void> {
+    await Promise.all([this.hashes.close(), this.smallWriter.close()]);
   }
 }
 

@@ -118,10 +118,30 @@ export async function* readLocalFiles(
   const verified = new Set<string>();
   for (const request of requests) {
     if (options.signal?.aborted === true) throw new TetherError('cancelled', 'reading files cancelled');
-    const stream = isSmall(request)
-      ? await readSmall(paths, request, verified)
-      : await openLarge(paths, request, verified);
+    const stream = await openLocalFile(paths, request, verified);
     yield { path: request.path, entry: request.entry, offset: request.offset, stream };
+  }
+}
+
+/** One requested file as a stream (see `readLocalFiles`); `verified` holds the folders already checked. */
+export function openLocalFile(paths: RootedPaths, request: ReadRequest, verified: Set<string>): Promise<Readable> {
+  return isSmall(request) ? readSmall(paths, request, verified) : openLarge(paths, request, verified);
+}
+
+/**
+ * What a local folder's `readFiles` returns: the files as `readLocalFiles` streams them, read only when
+ * iterated. A local folder receiving them can see where they come from and copy small files itself, source
+ * to target, on its writer thread (see atomicWrite.ts), as rclone copies within one remote "server-side".
+ */
+export class LocalReads implements AsyncIterable<IncomingFile> {
+  constructor(
+    readonly paths: RootedPaths,
+    readonly requests: readonly ReadRequest[],
+    readonly options: ReadOptions,
+  ) {}
+
+  [Symbol.asyncIterator](): AsyncIterator<IncomingFile> {
+    return readLocalFiles(this.paths, this.requests, this.options);
   }
 }
 

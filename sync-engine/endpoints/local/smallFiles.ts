@@ -15,7 +15,6 @@ import { dirname } from 'node:path';
 import { Readable } from 'node:stream';
 import type { Entry } from '../../core/entry.js';
 import { TetherError } from '../../errors.js';
-import type { WriteRequest } from '../endpoint.js';
 import {
   differenceFrom,
   entryOfStats,
@@ -30,10 +29,11 @@ import {
 /**
  * Small files (`SMALL_FILE_BYTES`), read and written whole with synchronous calls. Each is a short local
  * syscall (a few µs), where an asynchronous one costs a thread-pool round trip and a promise (tens of µs, and
- * as much again in CPU); a small file needs about a dozen of them. The price is that the event loop waits
- * for each call: on a slow network share that is noticeable, on a local disk it is not. The rules are those
- * of the streaming path: no link is followed, no FIFO can hang an open, and the target is re-checked just
- * before the rename.
+ * as much again in CPU); a small file needs about a dozen of them. The price is that the thread waits for
+ * each call: for batches of small files the writes (and, between two local folders, the reads too) therefore
+ * run on the writer thread (smallWriter.ts), not on the event loop; a handful of files is written here. The
+ * rules are those of the streaming path: no link is followed, no FIFO can hang an open, and the target is
+ * re-checked just before the rename.
  */
 
 /** A file's content as a byte stream. */
@@ -151,32 +151,46 @@ export function targetChanged(current: Stats | undefined, replaces: Entry | unde
 export type Committed =
   { readonly ok: true; readonly written: Entry } | { readonly ok: false; readonly message: string };
 
+/** One complete small file to put in place: plain data, so it can be handed to the writer thread. */
+export interface SmallCommit {
+  readonly path: string;
+  readonly entry: Entry;
+  /** What the scan saw at the target (absent: nothing was there). */
+  readonly replaces?: Entry;
+  readonly partialAbs: string;
+  readonly targetAbs: string;
+  readonly content: Uint8Array;
+}
+
+/** What `commitSmallFileSync` did; `fatal` (a full disk, a read-only filesystem) stops the whole transfer. */
+export type CommitOutcome =
+  | Committed
+  | {
+      readonly ok: false;
+      readonly fatal: 'no-space' | 'read-only';
+      /** Bytes of the file already written when it failed. */
+      readonly written: number;
+      readonly code: string;
+      readonly message: string;
+    };
+
 /**
  * Writes a complete small file: partial file (created private, never through a link or into a FIFO), mode,
- * mtime, a last look at the target against `replaces`, rename. A full disk or a read-only filesystem throws.
+ * mtime, a last look at the target against `replaces`, rename. Synchronous and self-contained, so the
+ * writer thread (smallWriter.ts) runs exactly this.
  */
-export async function commitSmallFile(
-  displayName: string,
-  request: WriteRequest,
-  partialAbs: string,
-  targetAbs: string,
-  content: Buffer,
-  laterBytes: number,
-): Promise<Committed> {
-  const { path, entry, replaces } = request;
+export function commitSmallFileSync(job: SmallCommit): CommitOutcome {
+  const { path, entry, replaces, partialAbs, targetAbs, content } = job;
   const refused = (why: string): Committed => ({
     ok: false,
     message: `not overwritten: it changed here since the scan (${why}); sync again to reconcile`,
   });
   let written = 0;
-  const fatal = async (error: unknown): Promise<TetherError | undefined> => {
+  const fatal = (error: unknown): CommitOutcome | undefined => {
     const code = errnoOf(error);
-    if (code === 'ENOSPC' || code === 'EDQUOT') {
-      return noSpaceError(displayName, dirname(targetAbs), path, entry.size - written + laterBytes, error);
-    }
-    if (code === 'EROFS') {
-      return new TetherError('read-only', `${displayName} is read-only: cannot write ${path}`, { cause: error });
-    }
+    const message = messageOf(error);
+    if (code === 'ENOSPC' || code === 'EDQUOT') return { ok: false, fatal: 'no-space', written, code, message };
+    if (code === 'EROFS') return { ok: false, fatal: 'read-only', written, code, message };
     return undefined;
   };
   try {
@@ -187,9 +201,7 @@ export async function commitSmallFile(
     try {
       fd = openSync(partialAbs, PARTIAL_CREATE_FLAGS, 0o600);
     } catch (error) {
-      const thrown = await fatal(error);
-      if (thrown !== undefined) throw thrown;
-      return { ok: false, message: `not written: cannot create its partial file: ${messageOf(error)}` };
+      return fatal(error) ?? { ok: false, message: `not written: cannot create its partial file: ${messageOf(error)}` };
     }
     let stats: Stats;
     try {
@@ -209,9 +221,48 @@ export async function commitSmallFile(
     renameSync(partialAbs, targetAbs);
     return { ok: true, written: writtenEntry };
   } catch (error) {
-    if (error instanceof TetherError) throw error;
-    const thrown = await fatal(error);
-    if (thrown !== undefined) throw thrown;
-    return { ok: false, message: `not written: ${messageOf(error)}` };
+    return fatal(error) ?? { ok: false, message: `not written: ${messageOf(error)}` };
   }
+}
+
+/** A small file to copy from another local folder: read and committed in one go on the writer thread. */
+export interface SmallCopy extends Omit<SmallCommit, 'content'> {
+  /** Where it is read, as the source names it (a conflict copy is written under another name). */
+  readonly sourcePath: string;
+  readonly sourceAbs: string;
+}
+
+/** The outcome of a file whose source could not be read; the same words whichever path read it. */
+export function unreadable(path: string, why: string): Committed {
+  return { ok: false, message: `transfer interrupted (cannot read ${path}: ${why}); the next sync sends it again` };
+}
+
+/**
+ * Copies a small file from `sourceAbs` (checked against `entry`, as `readSmallFile` does) with
+ * `commitSmallFileSync`. `bytes` is what was read.
+ */
+export function copySmallFileSync(copy: SmallCopy): { readonly outcome: CommitOutcome; readonly bytes: number } {
+  const read = readSmallFile(copy.sourceAbs, copy.entry, 0);
+  if (!('content' in read)) return { outcome: unreadable(copy.sourcePath, read.problem), bytes: 0 };
+  const { sourcePath: _path, sourceAbs: _abs, ...commit } = copy;
+  return { outcome: commitSmallFileSync({ ...commit, content: read.content }), bytes: read.content.length };
+}
+
+/**
+ * A commit's outcome for the transfer: a fatal one becomes the `TetherError` that stops it (with the bytes
+ * still needed, this file's rest and `laterBytes` for the files after it).
+ */
+export async function settleCommit(
+  displayName: string,
+  job: Pick<SmallCommit, 'path' | 'entry' | 'targetAbs'>,
+  outcome: CommitOutcome,
+  laterBytes: number,
+): Promise<Committed> {
+  if (!('fatal' in outcome)) return outcome;
+  const cause = Object.assign(new Error(outcome.message), { code: outcome.code });
+  if (outcome.fatal === 'read-only') {
+    throw new TetherError('read-only', `${displayName} is read-only: cannot write ${job.path}`, { cause });
+  }
+  const needed = job.entry.size - outcome.written + laterBytes;
+  throw await noSpaceError(displayName, dirname(job.targetAbs), job.path, needed, cause);
 }
