@@ -78,27 +78,30 @@ async function scenario(name: string, target: string, populate: (src: string) =>
   populate(src);
   const tethers: Measurement[] = [];
   const rsyncs: Measurement[] = [];
-  const home = join(base, 'home');
-  const tetherDst = join(base, 'tether-dst');
-  const rsyncDst = join(base, 'rsync-dst');
-  const env = { TETHER_HOME: home };
-  const syncArgs = [TETHER, 'sync', 'bench', '--json'];
-  const freshPair = (): void => {
-    fresh(home);
-    fresh(tetherDst);
-    fresh(rsyncDst);
+  // Each round copies into folders never used before, and nothing is deleted until every round is timed. On
+  // ext4 without a journal (this VM's /tmp), creating files soon after deleting many makes the kernel step over
+  // each recently freed inode (`recently_deleted`): a first sync into a fresh folder does not pay that, and a
+  // bench that deletes the last round's copies just before timing the next would measure it, for both tools.
+  let home = '';
+  let tetherDst = '';
+  let rsyncDst = '';
+  const freshPair = (round: number): void => {
+    home = fresh(join(base, `home-${round}`));
+    tetherDst = fresh(join(base, `tether-dst-${round}`));
+    rsyncDst = fresh(join(base, `rsync-dst-${round}`));
     tetherCli(home, 'pair', 'add', 'bench', '--local', src, '--remote', `file://${tetherDst}`, '--mode', 'push');
   };
+  const syncArgs = [TETHER, 'sync', 'bench', '--json'];
   if (noop) {
     // First runs copy everything (not timed); then both tools only have to find out that nothing changed.
-    freshPair();
-    await measure(process.execPath, syncArgs, env);
+    freshPair(0);
+    await measure(process.execPath, syncArgs, { TETHER_HOME: home });
     await measure('rsync', ['-a', `${src}/`, `${rsyncDst}/`]);
   }
   for (let round = 0; round < ROUNDS; round++) {
-    if (!noop) freshPair();
+    if (!noop) freshPair(round);
     flush();
-    tethers.push(await measure(process.execPath, syncArgs, env));
+    tethers.push(await measure(process.execPath, syncArgs, { TETHER_HOME: home }));
     flush();
     rsyncs.push(await measure('rsync', ['-a', `${src}/`, `${rsyncDst}/`]));
   }
