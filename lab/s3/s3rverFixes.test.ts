@@ -69,6 +69,24 @@ describe('ListObjectsV2 over V1', () => {
     const last = v1ResultToV2(v1.replace('<IsTruncated>true', '<IsTruncated>false'), [['list-type', '2']]);
     expect(last).not.toContain('NextContinuationToken');
   });
+
+  it('gives keys escaped once, as S3 does, where s3rver escapes them twice (he.escape, then its XML builder)', () => {
+    // The key `g/this&that it's <x>` as s3rver lists it.
+    const v1 =
+      '<?xml version="1.0"?><ListBucketResult><Name>phfs</Name><IsTruncated>false</IsTruncated>' +
+      '<Contents><Key>g/this&amp;amp;that it&amp;#x27;s &amp;lt;x&amp;gt;</Key><Size>1</Size></Contents>' +
+      '<CommonPrefixes><Prefix>g/&amp;amp;amp;/</Prefix></CommonPrefixes></ListBucketResult>';
+    const plain = v1ResultToV2(v1, [['list-type', '2']]);
+    expect(plain).toContain("<Key>g/this&amp;that it's &lt;x&gt;</Key>");
+    // A folder whose name is the text `&amp;` stays exactly that.
+    expect(plain).toContain('<Prefix>g/&amp;amp;/</Prefix>');
+    const encoded = v1ResultToV2(v1, [
+      ['list-type', '2'],
+      ['encoding-type', 'url'],
+    ]);
+    expect(encoded).toContain("<Key>g/this%26that%20it's%20%3Cx%3E</Key>");
+    expect(encoded).toContain('<Prefix>g/%26amp%3B/</Prefix>');
+  });
 });
 
 describe('multipartEtag', () => {

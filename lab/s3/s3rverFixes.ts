@@ -104,7 +104,17 @@ function xmlUnescape(text: string): string {
     .replace(/&quot;/g, '"')
     .replace(/&apos;/g, "'")
     .replace(/&#(\d+);/g, (_m, code: string) => String.fromCodePoint(Number(code)))
+    .replace(/&#x([0-9a-f]+);/gi, (_m, code: string) => String.fromCodePoint(Number.parseInt(code, 16)))
     .replace(/&amp;/g, '&');
+}
+
+/**
+ * A key as s3rver wrote it into a listing: escaped twice, once by its `he.escape` value processor and again by
+ * the XML builder (`this&that` arrives as `this&amp;amp;that`, `it's` as `it&amp;#x27;s`). Unescaped twice, it
+ * is the key again, whatever it holds (a key that itself reads `&amp;` was escaped twice too).
+ */
+export function keyOfS3rverXml(value: string): string {
+  return xmlUnescape(xmlUnescape(value));
 }
 
 function xmlEscape(text: string): string {
@@ -125,12 +135,10 @@ export function v1ResultToV2(xml: string, pairs: readonly [string, string][]): s
   const params = new Map(pairs);
   const encode = params.get('encoding-type') === 'url';
   const recode = (block: string, tag: string): string =>
-    encode
-      ? block.replace(
-          new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`),
-          (_m, value: string) => `<${tag}>${xmlEscape(urlEncodeKey(xmlUnescape(value)))}</${tag}>`,
-        )
-      : block;
+    block.replace(new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`), (_m, value: string) => {
+      const key = keyOfS3rverXml(value);
+      return `<${tag}>${xmlEscape(encode ? urlEncodeKey(key) : key)}</${tag}>`;
+    });
   const contents = [...xml.matchAll(/<Contents>[\s\S]*?<\/Contents>/g)].map((m) => recode(m[0], 'Key'));
   const prefixes = [...xml.matchAll(/<CommonPrefixes>[\s\S]*?<\/CommonPrefixes>/g)].map((m) => recode(m[0], 'Prefix'));
   const truncated = /<IsTruncated>true<\/IsTruncated>/.test(xml);

@@ -10,10 +10,7 @@ import { snapshot } from '../helpers/trees.js';
 import { startPhfsLab } from './helpers.js';
 import type { PhfsLab } from './helpers.js';
 
-/**
- * Keys that break naive S3 code: spaces, unicode (NFC and NFD), `+`, `%`, `#`, `?`, `=`. (`&` is left out: the
- * lab's listing escapes it twice, a lab bug.)
- */
+/** Keys that break naive S3 code: spaces, unicode (NFC and NFD), `+`, `%`, `#`, `?`, `=`, `&`, `'`, `<>`. */
 const HOSTILE = [
   'with space.txt',
   'plus+sign.txt',
@@ -21,6 +18,8 @@ const HOSTILE = [
   'hash#tag.txt',
   'what?.txt',
   'a=b.txt',
+  'this&that.txt',
+  "it's <here>.txt",
   'unicodé ü.txt',
   'cafe\u0301.txt',
   '日本語/ファイル.txt',
