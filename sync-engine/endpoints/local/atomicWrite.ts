@@ -32,7 +32,7 @@ import {
   targetChanged,
   unreadable,
 } from './smallFiles.js';
-import type { SmallCommit, SmallCopy } from './smallFiles.js';
+import type { CommitOutcome, SmallCommit, SmallCopy } from './smallFiles.js';
 import type { SmallFileWriter, WriterOutcome } from './smallWriter.js';
 import { LocalReads, openLocalFile } from './readFiles.js';
 
@@ -139,22 +139,29 @@ export async function writeLocalFiles(
   const iterator = direct === undefined ? incoming[Symbol.asyncIterator]() : undefined;
   const sourceVerified = new Set<string>();
   const handedOff = new HandedOff();
+  // The first file, in request order, that met a full disk or a read-only filesystem on the thread: several
+  // out at once can, and the error must name the first with the bytes still needed from it on.
+  let fatal: { index: number; job: SmallCommit | SmallCopy; outcome: CommitOutcome; later: number } | undefined;
   const handOff = async (
+    index: number,
     request: WriteRequest,
     job: SmallCommit | SmallCopy,
     bytes: number,
     work: Promise<WriterOutcome>,
     later: number,
   ): Promise<void> => {
-    const settled = work.then(async (result) => {
-      if (result.bytes > 0) hooks.onBytes?.(result.bytes);
-      return settleCommit(target.displayName, job, result.outcome, later);
+    const handled = work.then(({ outcome, bytes: read }) => {
+      if (read > 0) hooks.onBytes?.(read);
+      if ('fatal' in outcome) {
+        if (fatal === undefined || index < fatal.index) fatal = { index, job, outcome, later };
+      } else report(request, outcome);
     });
-    await handedOff.add(settled, bytes, (outcome) => report(request, outcome));
+    await handedOff.add(handled, bytes);
   };
   try {
     for (const [index, request] of requests.entries()) {
       handedOff.throwIfFailed();
+      if (fatal !== undefined) break;
       if (isAborted(hooks.signal)) throw cancelled(target.displayName);
       laterBytes -= Math.max(0, request.entry.size - request.offset);
       let file: IncomingFile;
@@ -169,7 +176,7 @@ export async function writeLocalFiles(
         if (isSmall(request) && request.verifySha256 === undefined) {
           const copy = await directCopy(target, direct.paths, source.path, request, verified, sourceVerified);
           if ('ok' in copy) report(request, copy);
-          else await handOff(request, copy, 0, (writer as SmallFileWriter).copy(copy), laterBytes);
+          else await handOff(index, request, copy, 0, (writer as SmallFileWriter).copy(copy), laterBytes);
           continue;
         }
         file = { ...source, stream: await openLocalFile(direct.paths, source, sourceVerified) };
@@ -184,7 +191,7 @@ export async function writeLocalFiles(
       if (!('ok' in outcome)) {
         // A small file received whole: the writer thread puts it in place while the next one is read.
         const bytes = outcome.content.length; // read now: handing the content over detaches it
-        await handOff(request, outcome, bytes, (writer as SmallFileWriter).commit(outcome), laterBytes);
+        await handOff(index, request, outcome, bytes, (writer as SmallFileWriter).commit(outcome), laterBytes);
         continue;
       }
       if (!outcome.ok) file.stream.destroy();
@@ -199,6 +206,7 @@ export async function writeLocalFiles(
     }
   }
   handedOff.throwIfFailed();
+  if (fatal !== undefined) await settleCommit(target.displayName, fatal.job, fatal.outcome, fatal.later);
 }
 
 /** The next file from the source, which must be the one requested. */
@@ -254,9 +262,9 @@ async function directCopy(
 }
 
 /**
- * Commits handed to the writer thread and not yet confirmed: each is reported as it completes, at most
- * `WRITER_MAX_FILES` files or `WRITER_MAX_BYTES` bytes are out at a time, and the first failure that stops
- * the transfer (a full disk, a read-only filesystem) is kept to be thrown.
+ * Work handed to the writer thread and not yet confirmed: at most `WRITER_MAX_FILES` files or
+ * `WRITER_MAX_BYTES` bytes are out at a time. Each piece handles its own outcome; if that handling throws (a
+ * report that failed to record), the first such error is kept to be thrown, and the rest still run.
  */
 class HandedOff {
   readonly #pending = new Set<Promise<void>>();
@@ -264,11 +272,11 @@ class HandedOff {
   #failed = false;
   #failure: unknown;
 
-  /** Hands off one commit; waits while too much is out. */
-  async add(commit: Promise<Outcome>, bytes: number, onDone: (outcome: Outcome) => void): Promise<void> {
+  /** Hands off one piece of work; waits while too much is out. */
+  async add(work: Promise<void>, bytes: number): Promise<void> {
     this.#bytes += bytes;
-    const tracked: Promise<void> = commit
-      .then(onDone, (error: unknown) => {
+    const tracked: Promise<void> = work
+      .catch((error: unknown) => {
         if (this.#failed) return;
         this.#failed = true;
         this.#failure = error;
@@ -287,7 +295,7 @@ class HandedOff {
     if (this.#failed) throw this.#failure;
   }
 
-  /** Waits for every commit out, so each is reported (also when the transfer stops early). */
+  /** Waits for everything out, so each file is reported (also when the transfer stops early). Never rejects. */
   async settled(): Promise<void> {
     while (this.#pending.size > 0) await Promise.all(this.#pending);
   }

@@ -45,6 +45,24 @@ function makeSource(count = COUNT): { root: string; contents: Map<string, Buffer
   return { root, contents };
 }
 
+/** A source folder of `count` files, an empty target with the source's folders, and the files to copy. */
+async function setup(count = COUNT): Promise<{
+  root: string;
+  contents: Map<string, Buffer>;
+  source: LocalEndpoint;
+  targetRoot: string;
+  target: LocalEndpoint;
+  entries: Entry[];
+}> {
+  const { root, contents } = makeSource(count);
+  const source = await createLocalEndpoint(root);
+  const targetRoot = dirs.make();
+  const target = await createLocalEndpoint(targetRoot);
+  const scanned = (await source.scan()).entries;
+  await target.mkdirs(scanned.filter((e) => e.kind === 'dir'));
+  return { root, contents, source, targetRoot, target, entries: scanned.filter((e) => e.kind === 'file') };
+}
+
 /** Copies `entries` from `source` to `target` the way the controller does, by the chosen route. */
 async function copy(
   source: LocalEndpoint,
@@ -88,12 +106,7 @@ describe.each<Route>(['streamed', 'direct'])('small files on the writer thread, 
   const counted = (): number => (route === 'direct' ? smallWriterCounts().copies : smallWriterCounts().commits);
 
   it('writes each file exactly: content, mtime, executable bit; reports each; leaves no temporary', async () => {
-    const { root, contents } = makeSource();
-    const source = await createLocalEndpoint(root);
-    const targetRoot = dirs.make();
-    const target = await createLocalEndpoint(targetRoot);
-    const entries = (await source.scan()).entries.filter((e) => e.kind === 'file');
-    await target.mkdirs((await source.scan()).entries.filter((e) => e.kind === 'dir'));
+    const { contents, source, target, targetRoot, entries } = await setup();
     const before = counted();
     const recorded = await copy(source, target, requestsOf(entries), route);
     expect(counted() - before).toBe(COUNT);
@@ -110,12 +123,7 @@ describe.each<Route>(['streamed', 'direct'])('small files on the writer thread, 
   });
 
   it('never overwrites a file created at the target since the scan, and says why, as the main thread does', async () => {
-    const { root } = makeSource();
-    const source = await createLocalEndpoint(root);
-    const targetRoot = dirs.make();
-    const target = await createLocalEndpoint(targetRoot);
-    const entries = (await source.scan()).entries.filter((e) => e.kind === 'file');
-    await target.mkdirs((await source.scan()).entries.filter((e) => e.kind === 'dir'));
+    const { source, target, targetRoot, entries } = await setup();
     writeFile(targetRoot, 'd1/f5.bin', 'written here meanwhile');
     const recorded = await copy(source, target, requestsOf(entries), route);
     expect(recorded.problems).toEqual([
@@ -132,12 +140,7 @@ describe.each<Route>(['streamed', 'direct'])('small files on the writer thread, 
   });
 
   it('reports a source file gone since the scan in the same words by either route', async () => {
-    const { root } = makeSource();
-    const source = await createLocalEndpoint(root);
-    const targetRoot = dirs.make();
-    const target = await createLocalEndpoint(targetRoot);
-    const entries = (await source.scan()).entries.filter((e) => e.kind === 'file');
-    await target.mkdirs((await source.scan()).entries.filter((e) => e.kind === 'dir'));
+    const { root, source, target, targetRoot, entries } = await setup();
     rmSync(join(root, 'd2/f6.bin'));
     const recorded = await copy(source, target, requestsOf(entries), route);
     expect(recorded.problems).toEqual([
@@ -152,15 +155,32 @@ describe.each<Route>(['streamed', 'direct'])('small files on the writer thread, 
     await Promise.all([source.close(), target.close()]);
   });
 
+  it('fails the transfer with the error of a report that could not be recorded, without losing the others', async () => {
+    const { source, target, entries } = await setup();
+    const reported: string[] = [];
+    const outcome = await copy(source, target, requestsOf(entries), route, {
+      onFileDone: (path) => {
+        reported.push(path);
+        if (reported.length === 5 || reported.length === 6) throw new Error(`report ${reported.length} failed`);
+      },
+    }).then(
+      () => 'finished',
+      (error: unknown) => (error as Error).message,
+    );
+    expect(outcome).toBe('report 5 failed');
+    // Everything out on the thread was reported, each file once, before the transfer ended: nothing after.
+    const atEnd = reported.length;
+    expect(atEnd).toBeGreaterThanOrEqual(6);
+    expect(new Set(reported).size).toBe(atEnd);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(reported).toHaveLength(atEnd);
+    await Promise.all([source.close(), target.close()]);
+  });
+
   it('when cancelled, reports exactly the files it put in place, none it did not', async () => {
     // More files than may be out on the thread at once, so the cancel comes while some are still to send.
     const count = 700;
-    const { root } = makeSource(count);
-    const source = await createLocalEndpoint(root);
-    const targetRoot = dirs.make();
-    const target = await createLocalEndpoint(targetRoot);
-    const entries = (await source.scan()).entries.filter((e) => e.kind === 'file');
-    await target.mkdirs((await source.scan()).entries.filter((e) => e.kind === 'dir'));
+    const { source, target, targetRoot, entries } = await setup(count);
     const cancel = new AbortController();
     const reported: string[] = [];
     const outcome = await copy(source, target, requestsOf(entries), route, {

@@ -137,6 +137,8 @@ async function execSession(target: ExecTarget, request: ExecRequest): Promise<Ex
     failure ??= error;
     ws.terminate();
   };
+  // Read through a function: TypeScript would keep a narrowing of `failure` across the awaits below.
+  const failureSoFar = (): Error | undefined => failure;
 
   const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
   const opened = new Promise<void>((resolve, reject) => {
@@ -291,6 +293,9 @@ async function execSession(target: ExecTarget, request: ExecRequest): Promise<Ex
     const status = exitCodeOfStatus(statusText);
     if ('error' in status) throw new TetherError('remote-unreachable', `${what} failed: ${status.error}`);
     if (sink !== undefined) await drained(sink, request.signal);
+    // Cancelled, or the sink failed, while it drained: the output did not all arrive.
+    const meanwhile = failureSoFar();
+    if (meanwhile !== undefined) throw meanwhile;
     return { exitCode: status.exitCode, stdout: Buffer.concat(stdoutChunks), stderr, protocol };
   } catch (error) {
     ws.terminate();
