@@ -26,6 +26,7 @@ import {
 import type { RootedPaths } from './paths.js';
 import {
   commitSmallFileSync,
+  interrupted,
   PARTIAL_CREATE_FLAGS,
   receiveSmall,
   settleCommit,
@@ -301,6 +302,7 @@ class HandedOff {
   }
 }
 
+/** Received whole and written in one go: a file of at most `SMALL_FILE_BYTES`, from its start (never resumed). */
 function isSmall(request: WriteRequest): boolean {
   return request.offset === 0 && request.entry.kind === 'file' && request.entry.size <= SMALL_FILE_BYTES;
 }
@@ -320,7 +322,7 @@ async function writeOne(
     return fail(`not written: resume offset ${offset} is outside the file (0 to ${entry.size} bytes)`);
   }
   const early = erroredOf(source);
-  const small = offset === 0 && entry.size <= SMALL_FILE_BYTES;
+  const small = isSmall(request);
   if (early !== null) return fail(`transfer interrupted (${early.message}); ${afterwards(!small, offset)}`);
   const resolved = await target.paths.resolve(path, verified);
   if (!resolved.ok) return fail(`not written: ${resolved.reason}`);
@@ -441,8 +443,7 @@ async function receiveWhole(
       `not written: the source sent more than the ${entry.size} bytes the file has; it changed while it was sent`,
     );
   }
-  if (received.outcome === 'failed')
-    return fail(`transfer interrupted (${messageOf(received.error)}); the next sync sends it again`);
+  if (received.outcome === 'failed') return interrupted(messageOf(received.error));
   if (received.content.length !== entry.size) {
     return fail(
       `transfer incomplete: received ${received.content.length} of ${entry.size} bytes; the next sync sends it again`,

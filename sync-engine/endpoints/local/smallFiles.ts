@@ -232,9 +232,14 @@ export interface SmallCopy extends Omit<SmallCommit, 'content'> {
   readonly sourceAbs: string;
 }
 
-/** The outcome of a file whose source could not be read; the same words whichever path read it. */
+/** The outcome of a small file whose transfer broke off (nothing of it is kept). */
+export function interrupted(why: string): Committed {
+  return { ok: false, message: `transfer interrupted (${why}); the next sync sends it again` };
+}
+
+/** The outcome of a file whose source could not be read, in the words of a local source's failing stream. */
 export function unreadable(path: string, why: string): Committed {
-  return { ok: false, message: `transfer interrupted (cannot read ${path}: ${why}); the next sync sends it again` };
+  return interrupted(`cannot read ${path}: ${why}`);
 }
 
 /**
