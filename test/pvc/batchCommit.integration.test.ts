@@ -5,6 +5,7 @@ import type { WriteRequest } from '../../sync-engine/endpoints/endpoint.js';
 import { fileEntry, incomingFrom, readAll } from '../../sync-engine/endpoints/local/testFixtures.js';
 import type { Content } from '../../sync-engine/endpoints/local/testFixtures.js';
 import { openRemote } from '../../sync-engine/endpoints/open.js';
+import { execSessionCounts } from '../../sync-engine/endpoints/pvc/execClient.js';
 import { startPvcLab } from './helpers.js';
 import type { PvcLab } from './helpers.js';
 
@@ -31,11 +32,14 @@ const GROUPED = ['.hidden', '..dots', '-rf', '$(reboot)', '*', 'a b', 'x:y'];
 const ALONE = ['ünïcode.txt', `${'l'.repeat(101)}.txt`];
 
 describe.each([
-  ['BusyBox', 'busybox:1.36'],
-  ['GNU', 'debian:12'],
-])('a batch of new files committed by folder through a %s helper', (_userland, image) => {
+  ['BusyBox', 'busybox:1.36', 'in one exec', 0, 1],
+  ['GNU', 'debian:12', 'in one exec', 0, 1],
+  // Over 1 MiB, a batch streams into a staging folder while it is read, then a second exec commits it.
+  ['BusyBox', 'busybox:1.36', 'streamed', 1536 * 1024, 2],
+  ['GNU', 'debian:12', 'streamed', 1536 * 1024, 2],
+])('a batch of new files committed by folder through a %s helper, %s', (_userland, image, route, padding, execs) => {
   it('lands every good file exactly; a failed source and a target that appeared since the scan stay as they were', async () => {
-    const root = `tests/batch-${image.replace(/\W/g, '-')}`;
+    const root = `tests/batch-${image.replace(/\W/g, '-')}-${route.replace(/\W/g, '-')}`;
     const endpoint = await openRemote(`pvc://alice@group-vision/vision-archive/${root}`, {
       options: { kubeconfig: lab.lab.kubeconfig, helperIdleSeconds: '0', helperImage: image },
     });
@@ -52,6 +56,7 @@ describe.each([
       files.push({ path: 'sub/broken.bin', content: { prefix: Buffer.alloc(10, 1), error: new Error('disk gone') } });
       // Created on the remote after the scan (which saw nothing there): must not be overwritten.
       files.push({ path: 'sub/appeared.txt', content: Buffer.from('from the laptop') });
+      if (padding > 0) files.push({ path: 'sub/padding.bin', content: Buffer.alloc(padding, 7) });
       const created = await lab.kubectl([
         'exec',
         '-n',
@@ -71,12 +76,14 @@ describe.each([
       }));
       const done: string[] = [];
       const problems: Problem[] = [];
+      execSessionCounts(true);
       await endpoint.writeFiles(
         requests,
         incomingFrom(files.map((f, i) => ({ path: f.path, entry: requests[i]!.entry, offset: 0, content: f.content }))),
         { onFileDone: (request) => done.push(request.path), onProblem: (problem) => problems.push(problem) },
       );
 
+      expect(execSessionCounts().started).toBe(execs);
       const good = files.filter((f) => Buffer.isBuffer(f.content) && f.path !== 'sub/appeared.txt');
       expect(done.sort()).toEqual(good.map((f) => f.path).sort());
       expect(problems.map((p) => p.path).sort()).toEqual(['sub/appeared.txt', 'sub/broken.bin']);

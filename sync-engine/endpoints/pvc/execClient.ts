@@ -89,18 +89,29 @@ function toBuffer(data: RawData): Buffer {
   return Buffer.from(data);
 }
 
-const sessions = { active: 0, peak: 0 };
+const sessions = { active: 0, peak: 0, started: 0 };
 
-/** Exec sessions open now in this process, and the most open at once since the last reset (diagnostics, tests). */
-export function execSessionCounts(reset = false): { readonly active: number; readonly peak: number } {
+/**
+ * Exec sessions open now in this process, the most open at once and how many were started since the last reset
+ * (diagnostics, tests).
+ */
+export function execSessionCounts(reset = false): {
+  readonly active: number;
+  readonly peak: number;
+  readonly started: number;
+} {
   const counts = { ...sessions };
-  if (reset) sessions.peak = sessions.active;
+  if (reset) {
+    sessions.peak = sessions.active;
+    sessions.started = 0;
+  }
   return counts;
 }
 
 /** Runs one command in a pod and resolves with its exit code once the server sent the status and closed. */
 export async function execInPod(target: ExecTarget, request: ExecRequest): Promise<ExecResult> {
   sessions.active++;
+  sessions.started++;
   sessions.peak = Math.max(sessions.peak, sessions.active);
   try {
     return await execSession(target, request);

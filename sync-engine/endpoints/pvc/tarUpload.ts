@@ -57,7 +57,7 @@ const commitScript =
  * Before this, the list travelled in the exec URL, some 80 files per exec; then each file cost a `mv`
  * process, some 8 ms each in a lab pod on a 2-core machine: most of the time of a push of many small files.
  */
-const batchCommitScript =
+const batchCommitDefs =
   stateFn +
   // grp: a name whose target appeared since the scan is removed from the group ("changed"; checked with builtins,
   // one `rm` each, rare); the rest goes by one `mv` (per glob that matches); what a failed `mv` left is "fail".
@@ -68,14 +68,34 @@ const batchCommitScript =
   'for f in "$s"/* "$s"/.[!.]* "$s"/..?*; do if [ -e "$f" ] || [ -L "$f" ]; then printf "fail %s\\0" "$dir/${f##*/}"; fi; done; ' +
   'printf "group %s\\0" "$dir"; }; ' +
   // A glob that matched nothing stays as written, and names nothing that exists: then there is nothing to move.
-  'mvg() { to=$1; shift; { [ -e "$1" ] || [ -L "$1" ]; } || return 0; mv -f -- "$@" "$to/" >&2; }; ' +
-  'd=$1; shift; for r in "$@"; do case $r in x:*) rm -f -- "$d/${r#x:}"; continue;; ' +
+  'mvg() { to=$1; shift; { [ -e "$1" ] || [ -L "$1" ]; } || return 0; mv -f -- "$@" "$to/" >&2; }; ';
+
+/** The records in "$@", the staging folder in `$d`. */
+const batchCommitLoop =
+  'for r in "$@"; do case $r in x:*) rm -f -- "$d/${r#x:}"; continue;; ' +
   'g:*) r=${r#g:}; grp "$d/n/${r%%:*}" "${r#*:}"; continue;; esac; ' +
   'i=${r%%:*}; r=${r#*:}; e=${r%%:*}; r=${r#*:}; h=${r%%:*}; dst=${r#*:}; src=$d/$i; ' +
   'if [ "$h" != - ]; then got=$(sha256sum "$src" | cut -c1-64); if [ "$got" != "$h" ]; then rm -f -- "$src"; printf "hash %s\\0" "$dst"; continue; fi; fi; ' +
   'if [ "$e" = none ]; then if [ -e "$dst" ] || [ -L "$dst" ]; then printf "changed %s\\0" "$dst"; continue; fi; ' +
   'elif [ "$(state "$dst")" != "$e" ]; then printf "changed %s\\0" "$dst"; continue; fi; ' +
   'if mv -f -- "$src" "$dst" >&2; then printf "ok %s\\0" "$dst"; else printf "fail %s\\0" "$dst"; fi; done';
+
+const batchCommitScript = `${batchCommitDefs}d=$1; shift; ${batchCommitLoop}`;
+
+/**
+ * A small tar batch unpacked and committed in one exec (see `uploadBatch`): the archive on stdin, framed by its
+ * length; the staging folder, that length and the commit records as arguments. A failed unpack exits 97 with
+ * tar's error, before anything is committed.
+ */
+const extractAndCommitScript =
+  batchCommitDefs +
+  'd=$1; n=$2; shift 2; if ! { mkdir -- "$d" && head -c "$n" | tar -xf - -C "$d"; }; then rm -rf -- "$d"; exit 97; fi; ' +
+  `${batchCommitLoop}; s=$?; rm -rf -- "$d"; exit $s`;
+
+/** A tar batch at most this large is built in memory and unpacked and committed in one exec, not two. */
+const ONE_EXEC_BATCH_BYTES = 1024 * 1024;
+/** …when its commit records, which travel in the exec URL, take at most this many bytes there. */
+const ONE_EXEC_RECORD_BYTES = 2000;
 
 const batchCommitRunner = 'head -c "$1" | xargs -0 sh -c "$3" sh "$2"; s=$?; rm -rf -- "$2"; exit $s';
 
@@ -156,33 +176,44 @@ function plainUstarName(name: string): boolean {
   return name.length <= 100 && Buffer.byteLength(name) === name.length;
 }
 
-/** Commits a tar batch extracted into `staging` (see StagingLayout) and removes `staging`; one exec. */
-async function commitStaged(
-  shell: PodShell,
-  staging: string,
-  layout: StagingLayout,
-  commits: readonly { readonly request: WriteRequest; readonly index: number }[],
-  hooks: WriteHooks,
-): Promise<void> {
+type StagedCommit = { readonly request: WriteRequest; readonly index: number };
+
+/** The commit records of a tar batch extracted into staging (see `batchCommitScript`). */
+function commitRecords(layout: StagingLayout, commits: readonly StagedCommit[]): string[] {
   // A grouped file that must not go into place (its source failed, or its hash did not match) is removed
   // first: its group's `mv` would take it along. Rare, so one `rm` each is fine.
   const committing = new Set(commits.map((c) => c.index));
   const records = layout.names.flatMap((name, index) =>
-    layout.grouped(index) && !committing.has(index) ? [`x:${name}\0`] : [],
+    layout.grouped(index) && !committing.has(index) ? [`x:${name}`] : [],
   );
   const groups = new Set<number>();
   for (const c of commits) {
     if (!layout.grouped(c.index)) {
-      records.push(`${c.index}:${expectedState(c.request.replaces)}:-:${dotted(c.request.path)}\0`);
+      records.push(`${c.index}:${expectedState(c.request.replaces)}:-:${dotted(c.request.path)}`);
       continue;
     }
     const folder = parentOf(c.request.path);
     const group = layout.groups.get(folder) ?? -1;
     if (groups.has(group)) continue;
     groups.add(group);
-    records.push(`g:${group}:${folder === '' ? '.' : dotted(folder)}\0`);
+    records.push(`g:${group}:${folder === '' ? '.' : dotted(folder)}`);
   }
-  const list = Buffer.from(records.join(''));
+  return records;
+}
+
+/** Commits a tar batch extracted into `staging` (see StagingLayout) and removes `staging`; one exec. */
+async function commitStaged(
+  shell: PodShell,
+  staging: string,
+  layout: StagingLayout,
+  commits: readonly StagedCommit[],
+  hooks: WriteHooks,
+): Promise<void> {
+  const list = Buffer.from(
+    commitRecords(layout, commits)
+      .map((record) => `${record}\0`)
+      .join(''),
+  );
   const result = await shell.run(batchCommitRunner, [String(list.length), staging, batchCommitScript], {
     stdin: list,
   });
@@ -339,26 +370,9 @@ async function uploadBatch(
     }
     pack.finalize();
   };
-  const total = tarSize(batch.map((r) => r.entry.size)) + 512 * layout.folderCount;
-  let committed = false;
-  try {
-    const producing = produce().catch((error: unknown) => {
-      pack.destroy(error instanceof Error ? error : new Error(String(error)));
-      throw error;
-    });
-    const extracting = shell
-      .run(extractScript, [staging, String(total)], {
-        stdin: pack as unknown as Readable,
-        ...(hooks.signal === undefined ? {} : { signal: hooks.signal }),
-      })
-      .catch((error: unknown) => {
-        stream.broken = error instanceof Error ? error : new Error(String(error));
-        pack.destroy(stream.broken);
-        throw error;
-      });
-    const [, extracted] = await Promise.all([producing, extracting]);
-    if (extracted.exitCode !== 0) throw commandError(shell.displayName, 'upload files', extracted);
-    const commits: { request: WriteRequest; index: number }[] = [];
+  /** The files to commit: those read whole (tar exited 0, so each has its full size, mtime and mode) and checked. */
+  const checkedCommits = (): StagedCommit[] => {
+    const commits: StagedCommit[] = [];
     batch.forEach((request, i) => {
       if (failed.has(i)) return;
       const got = hashes.get(i);
@@ -369,10 +383,61 @@ async function uploadBatch(
         });
         return;
       }
-      // tar exited 0, so each entry has its full size, and the header's mtime and mode.
       commits.push({ request, index: i });
     });
-    await commitStaged(shell, staging, layout, commits, hooks);
+    return commits;
+  };
+  const total = tarSize(batch.map((r) => r.entry.size)) + 512 * layout.folderCount;
+  const signal = hooks.signal === undefined ? {} : { signal: hooks.signal };
+  let committed = false;
+  try {
+    if (total <= ONE_EXEC_BATCH_BYTES) {
+      // Small: the archive is built in memory first, so the commit is known before the exec starts, and one
+      // exec unpacks and commits (each exec costs tens of milliseconds: this is most of a live sync's latency).
+      const chunks: Buffer[] = [];
+      pack.on('data', (chunk: unknown) => void chunks.push(chunk as Buffer));
+      const ended = new Promise<void>((resolve) => pack.once('end', resolve));
+      await produce().catch((error: unknown) => {
+        pack.destroy(error instanceof Error ? error : new Error(String(error)));
+        throw error;
+      });
+      await ended;
+      const archive = Buffer.concat(chunks);
+      if (archive.length !== total)
+        throw new TetherError('internal', `a tar batch of ${archive.length} bytes, not the ${total} expected`);
+      const commits = checkedCommits();
+      const records = commitRecords(layout, commits);
+      const recordBytes = records.reduce((sum, record) => sum + encodeURIComponent(record).length + 9, 0);
+      if (recordBytes <= ONE_EXEC_RECORD_BYTES) {
+        const result = await shell.run(extractAndCommitScript, [staging, String(total), ...records], {
+          stdin: archive,
+          ...signal,
+        });
+        if (result.exitCode === 97) throw commandError(shell.displayName, 'upload files', result);
+        committed = true;
+        reportCommits(shell, commits, result, hooks, (index) => layout.grouped(index));
+        return;
+      }
+      const extracted = await shell.run(extractScript, [staging, String(total)], { stdin: archive, ...signal });
+      if (extracted.exitCode !== 0) throw commandError(shell.displayName, 'upload files', extracted);
+      await commitStaged(shell, staging, layout, commits, hooks);
+      committed = true;
+      return;
+    }
+    const producing = produce().catch((error: unknown) => {
+      pack.destroy(error instanceof Error ? error : new Error(String(error)));
+      throw error;
+    });
+    const extracting = shell
+      .run(extractScript, [staging, String(total)], { stdin: pack as unknown as Readable, ...signal })
+      .catch((error: unknown) => {
+        stream.broken = error instanceof Error ? error : new Error(String(error));
+        pack.destroy(stream.broken);
+        throw error;
+      });
+    const [, extracted] = await Promise.all([producing, extracting]);
+    if (extracted.exitCode !== 0) throw commandError(shell.displayName, 'upload files', extracted);
+    await commitStaged(shell, staging, layout, checkedCommits(), hooks);
     committed = true;
   } finally {
     if (!committed) await shell.run('rm -rf -- "$1"', [staging]).catch(() => undefined);
