@@ -3,15 +3,17 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Entry, Problem, Tree } from '../core/entry.js';
 import { createIgnoreMatcher } from '../core/ignore.js';
+import { narrowFindings, narrowTree, whyNotNarrow, type NarrowScope, type ScanFindings } from '../core/narrowScope.js';
 import type { Conflict, Plan, Side } from '../core/plan.js';
 import { reconcile } from '../core/reconcile.js';
 import { checkDeleteLimit, checkRootsNotEmptied, parseMaxDelete } from '../core/safety.js';
 import type { Endpoint, ScanResult } from '../endpoints/endpoint.js';
 import { openEndpoints } from '../endpoints/open.js';
-import { TetherError } from '../errors.js';
-import { refuseIfPlanDoesNotFit } from '../quota/capacityCheck.js';
+import { TetherError, type TetherErrorCode } from '../errors.js';
+import { askFreeSpace, refuseIfPlanDoesNotFit } from '../quota/capacityCheck.js';
 import type { PairRecord, StateStore } from '../state/store.js';
 import { applyPlan, transferTotals } from './applyPlan.js';
+import { closeBoth, type EndpointCache } from './endpointCache.js';
 import type { ActivityEvent, StreamThrottle } from './applyPlan.js';
 import { attachHashes } from './hashing.js';
 import { ProgressTracker } from './progress.js';
@@ -41,6 +43,14 @@ export interface SyncOptions {
     readonly remote: Tree;
     readonly ancestor: Tree;
   }) => Iterable<string>;
+  /**
+   * Live sync: the local paths changed since the last sync (from the watcher). Only they, what lies below them and
+   * their parent folders are scanned and planned; a plan that would delete, rename or keep a conflict copy is made
+   * again from full scans (see `core/narrowScope.ts`). Ignored where either side folds case.
+   */
+  readonly narrow?: NarrowScope;
+  /** Live sync: keeps the pair's endpoints open from one sync to the next (see `EndpointCache`). */
+  readonly endpointCache?: EndpointCache;
   /** Live sync: wraps every transferred file's stream (bandwidth limits). */
   readonly throttle?: StreamThrottle;
   /**
@@ -78,6 +88,11 @@ export interface SyncSummary {
   /** Every action of the plan, for dry runs (what was applied is in the activity log). */
   readonly actions?: PlannedAction[];
   readonly hashed: number;
+  /**
+   * Given `narrow`: how the sync ended. `assumed`: narrowed, the remote taken as last synced (not listed);
+   * `listed`: narrowed, the scope listed on both sides; false: planned again from full scans.
+   */
+  readonly narrowed?: 'assumed' | 'listed' | false;
   /** Strict mode: what was downloaded only to hash it (remote objects without a stored SHA-256). */
   readonly hashDownloaded?: { readonly bytes: number; readonly files: number };
   readonly durationMs: number;
@@ -151,17 +166,48 @@ export async function syncPair(store: StateStore, name: string, options: SyncOpt
   if (options.signal?.aborted === true) controller.abort();
   else options.signal?.addEventListener('abort', onAbort, { once: true });
   let endpoints: Record<Side, Endpoint> | undefined;
+  let succeeded = false;
+  const cache = options.endpointCache;
+  const cacheKey = JSON.stringify([pair.localPath, pair.remoteUrl, pair.options]);
   try {
-    endpoints = await openEndpoints(pair, {
-      options: pair.options,
-      journal: {
-        put: (key, value) => store.journalPut(pair.id, key, value),
-        get: (key) => store.journalGet(pair.id, key),
-        delete: (key) => void store.journalDelete(pair.id, key),
-        list: () => store.journalList(pair.id),
-      },
-    });
-    return await runSync(store, pair, endpoints, options, controller.signal, started);
+    const open = (): Promise<Record<Side, Endpoint>> =>
+      openEndpoints(pair, {
+        options: pair.options,
+        journal: {
+          put: (key, value) => store.journalPut(pair.id, key, value),
+          get: (key) => store.journalGet(pair.id, key),
+          delete: (key) => void store.journalDelete(pair.id, key),
+          list: () => store.journalList(pair.id),
+        },
+      });
+    const passes = async (opened: Record<Side, Endpoint>): Promise<SyncSummary> => {
+      let pass = firstPass(pair, opened, options);
+      for (;;) {
+        const outcome = await runSync(store, pair, opened, options, controller.signal, started, pass);
+        if ('pair' in outcome) {
+          if (options.narrow === undefined) return outcome;
+          return { ...outcome, narrowed: pass.kind === 'narrow' ? pass.remote : false };
+        }
+        pass = outcome;
+      }
+    };
+    let reused = false;
+    if (cache === undefined) endpoints = await open();
+    else ({ endpoints, reused } = await cache.take(cacheKey, open));
+    let summary: SyncSummary;
+    try {
+      summary = await passes(endpoints);
+    } catch (error) {
+      if (!reused || !mayBeStale(error)) throw error;
+      // Endpoints kept since the last sync can go stale (the helper pod deleted, a pod replaced): open afresh, once.
+      const stale = endpoints;
+      endpoints = undefined;
+      await closeBoth(stale).catch(() => undefined);
+      endpoints = await open();
+      summary = await passes(endpoints);
+    }
+    succeeded = true;
+    return summary;
   } catch (error) {
     const flat = error instanceof TetherError ? error : undefined;
     // A cancelled sync (Ctrl-C, a live pair paused mid-transfer) did not fail: what finished is recorded.
@@ -179,11 +225,80 @@ export async function syncPair(store: StateStore, name: string, options: SyncOpt
     throw error;
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
-    await endpoints?.local.close();
-    await endpoints?.remote.close();
-    release();
+    try {
+      if (endpoints !== undefined && cache !== undefined) await cache.give(cacheKey, endpoints, succeeded);
+      else {
+        await endpoints?.local.close();
+        await endpoints?.remote.close();
+      }
+    } finally {
+      release();
+    }
   }
 }
+
+const STALE_CODES: readonly TetherErrorCode[] = [
+  'remote-unreachable',
+  'not-found',
+  'transfer-failed',
+  'listing-failed',
+];
+
+/** Whether a sync through kept endpoints may have failed only because they went stale. */
+function mayBeStale(error: unknown): boolean {
+  if (!(error instanceof TetherError)) return false;
+  return STALE_CODES.includes(error.code);
+}
+
+/**
+ * How one pass of a sync looks at the pair. A narrowed sync may take up to three: the remote as last synced
+ * (`assumed`), then listed, then full; each later pass starts from what the earlier ones finished.
+ */
+type Pass =
+  | { readonly kind: 'full'; readonly carried?: Carried }
+  | { readonly kind: 'narrow'; readonly scope: NarrowScope; readonly remote: 'assumed' | 'listed' };
+
+/** What an earlier pass of the same sync applied, counted into the summary of the pass that finishes it. */
+interface Carried {
+  readonly uploaded: number;
+  readonly downloaded: number;
+  readonly bytes: number;
+}
+
+/**
+ * A narrowed plan that takes the remote as last synced writes at most this much: beyond it, a refusal found only
+ * when the file is committed would waste the transfer, and the remote is listed first.
+ */
+const ASSUMED_MAX_BYTES = 1024 * 1024;
+
+/**
+ * The first pass: full without a scope, or where either side folds case (names are matched across the sides
+ * there, which a narrowed scan cannot do). With a scope, the remote is first taken as it was at the last sync (no
+ * remote listing: one exec less on a PVC) when that is safe: the plan can only write to the remote, and every
+ * remote write checks that its target is still what the plan expected (`Endpoint.writeFiles`), so a remote
+ * changed meanwhile refuses the write and the sync goes on to a full pass. Only where the remote checks its
+ * targets itself (`EndpointCapabilities.checksTargetOnWrite`: not S3); not in strict mode (a remote hash
+ * would be cached under the size and time assumed), nor in the pull modes, whose plans write here.
+ */
+function firstPass(pair: PairRecord, endpoints: Record<Side, Endpoint>, options: SyncOptions): Pass {
+  const scope = options.narrow;
+  if (
+    scope === undefined ||
+    !endpoints.local.capabilities.caseSensitive ||
+    !endpoints.remote.capabilities.caseSensitive
+  )
+    return { kind: 'full' };
+  const assume =
+    options.dryRun !== true &&
+    endpoints.remote.capabilities.checksTargetOnWrite === true &&
+    pair.compare !== 'sha256' &&
+    (pair.mode === 'push' || pair.mode === 'mirror-push' || pair.mode === 'two-way');
+  return { kind: 'narrow', scope, remote: assume ? 'assumed' : 'listed' };
+}
+
+const NO_RETRY: RetryPolicy = { baseDelayMs: 0, maxDelayMs: 0, maxStalledAttempts: 1, maxAttempts: 1 };
+
+const NOTHING_LISTED: ScanResult = { entries: [], problems: [], temporaries: [], unlisted: [] };
 
 async function runSync(
   store: StateStore,
@@ -192,7 +307,10 @@ async function runSync(
   options: SyncOptions,
   signal: AbortSignal,
   started: number,
-): Promise<SyncSummary> {
+  pass: Pass,
+): Promise<SyncSummary | Pass> {
+  const narrow = pass.kind === 'narrow' ? pass.scope : undefined;
+  const assumed = pass.kind === 'narrow' && pass.remote === 'assumed';
   const progress = new ProgressTracker();
   let timer: NodeJS.Timeout | undefined;
   if (options.onProgress !== undefined) {
@@ -208,24 +326,39 @@ async function runSync(
       endpoints[side].scan({
         signal,
         ignore,
+        ...(narrow === undefined ? {} : { within: narrow }),
         onProgress: (count) => {
           scanned[side] = count;
           progress.setScanned(scanned.local + scanned.remote);
         },
       });
-    const scans = Promise.all([scanSide('local'), scanSide('remote')]);
+    const scans = Promise.all([scanSide('local'), assumed ? Promise.resolve(NOTHING_LISTED) : scanSide('remote')]);
+    // A narrowed sync has something to send: the free space is asked for alongside the scans, not after them.
+    const spaceAsked =
+      narrow === undefined || assumed || options.dryRun === true ? undefined : askFreeSpace(endpoints, signal);
     // Loaded while the scans run: a local scan's find writes on meanwhile (to a spool, not a pipe), a remote's
     // listing waits in its socket, a worker scan runs on in its thread.
     let ancestor: Tree;
     try {
-      ancestor = store.loadAncestor(pair.id);
+      ancestor = narrow === undefined ? store.loadAncestor(pair.id) : store.loadAncestorWithin(pair.id, narrow);
     } catch (error) {
       await scans.catch(() => undefined);
       throw error;
     }
-    const [localScan, remoteScan] = await scans;
-    let local: Tree = localScan.tree ?? treeOf(localScan.entries);
-    let remote: Tree = remoteScan.tree ?? treeOf(remoteScan.entries);
+    const [fullLocalScan, fullRemoteScan] = await scans;
+    let local: Tree = fullLocalScan.tree ?? treeOf(fullLocalScan.entries);
+    // Taken as last synced: the ancestor's slice (see `firstPass`).
+    let remote: Tree = assumed ? new Map(ancestor) : (fullRemoteScan.tree ?? treeOf(fullRemoteScan.entries));
+    let localScan: ScanFindings = fullLocalScan;
+    let remoteScan: ScanFindings = fullRemoteScan;
+    if (narrow !== undefined) {
+      // What a full scan would have found in the scope: endpoints that cannot narrow a scan list everything, and
+      // those that can look paths up by name, which may pass through a link.
+      local = narrowTree(local, narrow);
+      remote = narrowTree(remote, narrow);
+      localScan = narrowFindings(fullLocalScan, narrow, local);
+      remoteScan = narrowFindings(fullRemoteScan, narrow, remote);
+    }
     const problems: Problem[] = [...localScan.problems, ...remoteScan.problems];
 
     let hashed = 0;
@@ -276,7 +409,18 @@ async function runSync(
       },
     );
 
-    if (options.force !== true) {
+    // A narrowed plan only adds and updates; anything else is planned again with the whole pair in view.
+    if (narrow !== undefined && whyNotNarrow(plan) !== undefined) return { kind: 'full' };
+    if (pass.kind === 'narrow' && assumed) {
+      // Only writes to the remote, and small ones, are checked at the remote alone; anything else is planned
+      // again from a listing of the remote.
+      if (plan.local.length > 0 || transferTotals(plan).bytes > ASSUMED_MAX_BYTES)
+        return { kind: 'narrow', scope: pass.scope, remote: 'listed' };
+    }
+
+    // A narrowed plan deletes nothing (see above), and its trees hold only the scope: an "emptied" side there is
+    // a file deleted on one side and edited on the other, not a lost listing.
+    if (options.force !== true && narrow === undefined) {
       const emptied = checkRootsNotEmptied(ancestor, local, remote);
       const limit = checkDeleteLimit(
         plan,
@@ -290,7 +434,9 @@ async function runSync(
 
     const totals = transferTotals(plan);
     // Refuse a sync that cannot fit before any byte moves (no-op for endpoints that cannot tell their free space).
-    if (options.dryRun !== true) await refuseIfPlanDoesNotFit(plan, endpoints, signal);
+    // A plan under ASSUMED_MAX_BYTES, taking the remote as last synced, is not checked ahead: a full volume
+    // refuses its few writes with the bytes needed and free, as it would a larger plan's.
+    if (options.dryRun !== true && !assumed) await refuseIfPlanDoesNotFit(plan, endpoints, signal, spaceAsked);
     if (options.dryRun === true) {
       store.setPairState(pair.name, 'idle');
       return {
@@ -317,6 +463,8 @@ async function runSync(
     progress.setTotals(totals.files, totals.bytes);
     const writer = store.ancestorWriter(pair.id);
     const activity = (event: ActivityEvent): void => {
+      // A refusal while the remote was taken as last synced means only that it was not: the next pass decides.
+      if (assumed && event.kind === 'problem') return;
       store.logActivity({
         pairId: pair.id,
         level: event.kind === 'problem' ? 'warn' : 'info',
@@ -334,7 +482,9 @@ async function runSync(
         ancestor: writer,
         concurrency: options.concurrency ?? pairConcurrency(pair.options) ?? 4,
         ...(options.throttle === undefined ? {} : { throttle: options.throttle }),
-        ...(options.retry === undefined ? {} : { retry: options.retry }),
+        // Taking the remote as last synced is a shortcut: any trouble goes straight to the next pass, which lists
+        // first (and, when the remote is down, fails there at once).
+        ...(assumed ? { retry: NO_RETRY } : options.retry === undefined ? {} : { retry: options.retry }),
         progress,
         signal,
         onActivity: activity,
@@ -343,6 +493,14 @@ async function runSync(
       });
     } finally {
       writer.flush();
+    }
+    if (assumed && (result.failed > 0 || result.problems.length > 0)) {
+      // The remote was not as last synced somewhere (or a write failed): what went through is recorded; the
+      // rest is planned with the whole pair in view.
+      return {
+        kind: 'full',
+        carried: { uploaded: result.uploaded, downloaded: result.downloaded, bytes: result.bytes },
+      };
     }
     for (const conflict of plan.conflicts) {
       store.logActivity({
@@ -364,15 +522,16 @@ async function runSync(
       if (stale.length > 0) await endpoints[side].removeTemporaries(stale);
     }
 
+    const carried = pass.kind === 'full' ? pass.carried : undefined;
     const summary: SyncSummary = {
       pair: pair.name,
       dryRun: false,
-      uploaded: result.uploaded,
-      downloaded: result.downloaded,
+      uploaded: result.uploaded + (carried?.uploaded ?? 0),
+      downloaded: result.downloaded + (carried?.downloaded ?? 0),
       deletedLocal: result.deletedLocal,
       deletedRemote: result.deletedRemote,
       conflicts: plan.conflicts.length,
-      bytes: result.bytes,
+      bytes: result.bytes + (carried?.bytes ?? 0),
       failed: result.failed,
       problems: [...problems, ...result.problems],
       conflictList: plan.conflicts,

@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { Entry, Problem } from '../core/entry.js';
 import type { IgnoreMatcher } from '../core/ignore.js';
+import type { NarrowScope } from '../core/narrowScope.js';
 
 /** What an endpoint can and cannot represent; the planner and controller adapt to it. */
 export interface EndpointCapabilities {
@@ -19,6 +20,13 @@ export interface EndpointCapabilities {
    * spreading (an exec in a pod costs processes there). The engine's default (512) when absent or smaller.
    */
   readonly batchFiles?: number;
+  /**
+   * Whether each write looks at its target when it commits and refuses one that is not what the request expects
+   * (`WriteRequest.replaces`, nothing when absent), using no knowledge from an earlier scan. Live sync may then
+   * send a change without listing this side first (see `firstPass` in controller/syncPair.ts). S3 does not:
+   * its conditional writes need the ETags its last listing saw.
+   */
+  readonly checksTargetOnWrite?: boolean;
 }
 
 export interface ScanOptions {
@@ -31,6 +39,12 @@ export interface ScanOptions {
    * A matcher that carries its `rules` may be rebuilt and applied elsewhere (the local scan's worker thread).
    */
   readonly ignore?: IgnoreMatcher;
+  /**
+   * List only these paths, what lies below them and their parent folders (live sync's narrowed sync, see
+   * `core/narrowScope.ts`). A root that does not exist is simply absent. An endpoint that cannot narrow its
+   * listing may list everything: the controller keeps only the scope either way.
+   */
+  readonly within?: NarrowScope;
 }
 
 export interface ScanResult {
@@ -218,4 +232,11 @@ export interface Endpoint {
 
   /** Releases connections, helper pods, worker threads. Safe to call twice. */
   close(): Promise<void>;
+
+  /**
+   * Whether live sync may keep this endpoint open from one sync to the next (default true; see
+   * `controller/endpointCache.ts`). False where what it holds must not outlive a sync, such as a helper pod on a
+   * ReadWriteOnce claim, which keeps the volume from the user's own pods.
+   */
+  readonly keepOpen?: boolean;
 }

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { MAX_NARROW_PATHS } from '../core/narrowScope.js';
 import { ChangeBatcher } from './localWatcher.js';
 
 beforeEach(() => vi.useFakeTimers());
@@ -26,6 +27,25 @@ describe('ChangeBatcher', () => {
       vi.advanceTimersByTime(100);
     }
     expect(batches).toEqual([20, 20]);
+  });
+
+  it('names the changed paths of each batch; too many, or an event without a path, names none', () => {
+    const batches: (string[] | undefined)[] = [];
+    const batcher = new ChangeBatcher({ debounceMs: 100, maxBatchWaitMs: 1000 }, (_n, paths) =>
+      batches.push(paths === undefined ? undefined : [...paths].sort()),
+    );
+    batcher.add('a/x');
+    batcher.add('b');
+    batcher.add('a/x');
+    vi.advanceTimersByTime(100);
+    for (let i = 0; i <= MAX_NARROW_PATHS; i++) batcher.add(`f${i}`);
+    vi.advanceTimersByTime(100);
+    batcher.add('c');
+    vi.advanceTimersByTime(100);
+    batcher.add('d');
+    batcher.add();
+    vi.advanceTimersByTime(100);
+    expect(batches).toEqual([['a/x', 'b'], undefined, ['c'], undefined]);
   });
 
   it('close drops what is pending', () => {

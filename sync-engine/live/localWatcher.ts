@@ -1,7 +1,14 @@
 import { relative, sep } from 'node:path';
 import { watch } from 'chokidar';
 import type { IgnoreMatcher } from '../core/ignore.js';
+import { MAX_NARROW_PATHS } from '../core/narrowScope.js';
 import { isEngineTemporary } from '../core/temporaries.js';
+
+/**
+ * A batch of events: how many, and the paths they named (relative to the root, `/`-separated), or undefined when
+ * more than `MAX_NARROW_PATHS` changed (a full sync is then as cheap) or an event named no path.
+ */
+export type BatchListener = (events: number, paths: ReadonlySet<string> | undefined) => void;
 
 export interface BatchTiming {
   /** A batch ends when no event came for this long… */
@@ -16,20 +23,24 @@ export interface BatchTiming {
  */
 export class ChangeBatcher {
   readonly #timing: BatchTiming;
-  readonly #onBatch: (events: number) => void;
+  readonly #onBatch: BatchListener;
   #events = 0;
   #firstAt = 0;
   #timer: NodeJS.Timeout | undefined;
+  /** The batch's changed paths; undefined once they are too many to narrow a sync to, or one is unknown. */
+  #paths: Set<string> | undefined = new Set();
 
-  constructor(timing: BatchTiming, onBatch: (events: number) => void) {
+  constructor(timing: BatchTiming, onBatch: BatchListener) {
     this.#timing = timing;
     this.#onBatch = onBatch;
   }
 
-  add(): void {
+  /** One event; `path` is what changed, relative to the root (unknown when left out). */
+  add(path?: string): void {
     const now = Date.now();
     if (this.#events === 0) this.#firstAt = now;
     this.#events++;
+    if (path === undefined || this.#paths?.add(path).size === MAX_NARROW_PATHS + 1) this.#paths = undefined;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     const due = Math.min(now + this.#timing.debounceMs, this.#firstAt + this.#timing.maxBatchWaitMs);
     this.#timer = setTimeout(() => this.#flush(), Math.max(0, due - now));
@@ -37,15 +48,18 @@ export class ChangeBatcher {
 
   #flush(): void {
     const events = this.#events;
+    const paths = this.#paths;
     this.#events = 0;
+    this.#paths = new Set();
     this.#timer = undefined;
-    if (events > 0) this.#onBatch(events);
+    if (events > 0) this.#onBatch(events, paths);
   }
 
   close(): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#events = 0;
+    this.#paths = new Set();
   }
 }
 
@@ -58,7 +72,7 @@ export interface LocalWatch {
 export interface LocalWatchOptions extends BatchTiming {
   /** The pair's ignore rules: changes there start no sync. */
   readonly ignore?: IgnoreMatcher;
-  readonly onBatch: (events: number) => void;
+  readonly onBatch: BatchListener;
   /** The watcher failed (e.g. the inotify limit): the pair still syncs on its rescan interval. */
   readonly onError: (error: Error) => void;
 }
@@ -85,7 +99,7 @@ export function watchLocal(root: string, options: LocalWatchOptions): LocalWatch
       return options.ignore?.(path, stats?.isDirectory() ?? false) ?? false;
     },
   });
-  watcher.on('all', () => batcher.add());
+  watcher.on('all', (_event, absolute) => batcher.add(relativeOf(absolute)));
   watcher.on('error', (error) => options.onError(error instanceof Error ? error : new Error(String(error))));
   const ready = new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
   return {

@@ -4,9 +4,11 @@ import { join } from 'node:path';
 import type { StreamThrottle } from '../controller/applyPlan.js';
 import type { SyncProgress } from '../controller/progress.js';
 import type { SyncOptions, SyncSummary } from '../controller/syncPair.js';
+import { EndpointCache } from '../controller/endpointCache.js';
 import { syncPair } from '../controller/syncPair.js';
 import type { Tree } from '../core/entry.js';
 import { createIgnoreMatcher } from '../core/ignore.js';
+import { MAX_NARROW_PATHS, narrowScopeOf, type NarrowScope } from '../core/narrowScope.js';
 import { gatePulls, outsideSelection } from '../core/pullFilters.js';
 import { receivingSides } from '../core/reconcileScope.js';
 import { TetherError } from '../errors.js';
@@ -87,6 +89,14 @@ export class PairRunner {
   #watchedRoot: string | undefined;
   #recheckAt: number | undefined;
   #held = 0;
+  /** The next sync must list both whole trees (the first one, a poll, a retry, a resume, a manual trigger). */
+  #fullDue = true;
+  /** Local paths the watcher reported since the last sync began (what a narrowed sync looks at). */
+  #changed = new Set<string>();
+  /** The pair's settings at the last sync (a change makes the next sync full). */
+  #lastConfig: string | undefined;
+  /** The pair's endpoints, kept open between syncs. */
+  readonly #endpoints = new EndpointCache();
 
   constructor(options: PairRunnerOptions) {
     this.name = options.name;
@@ -107,8 +117,25 @@ export class PairRunner {
     this.#loop = this.#run();
   }
 
-  /** Asks for a sync as soon as possible (after the current one, if any). */
+  /** Asks for a full sync as soon as possible (after the current one, if any). */
   trigger(): void {
+    this.#fullDue = true;
+    this.#pending = true;
+    this.#wake?.();
+  }
+
+  /**
+   * The watcher's batch: a sync soon, narrowed to the changed paths when nothing else asks for a full one
+   * (`paths` undefined: too many, or unknown).
+   */
+  #localChanged(paths: ReadonlySet<string> | undefined): void {
+    if (paths === undefined || this.#fullDue) this.#fullDue = true;
+    else for (const path of paths) this.#changed.add(path);
+    // A full sync is due anyway (or as cheap): the paths are not kept, however long the wait.
+    if (this.#fullDue || this.#changed.size > MAX_NARROW_PATHS) {
+      this.#fullDue = true;
+      this.#changed.clear();
+    }
     this.#pending = true;
     this.#wake?.();
   }
@@ -117,12 +144,16 @@ export class PairRunner {
   setPaused(paused: boolean): void {
     if (paused === this.#paused) return;
     this.#paused = paused;
-    if (paused) this.#cycle?.abort();
-    else {
+    if (paused) {
+      this.#cycle?.abort();
+      // A paused pair holds nothing open (a helper pod, threads); the sync that was cut closed its own.
+      void this.#endpoints.close().catch(() => undefined);
+    } else {
       this.#halted = false;
       this.#failures = 0;
       this.#retryAt = 0;
       this.#pending = true;
+      this.#fullDue = true;
     }
     this.#wake?.();
   }
@@ -132,6 +163,7 @@ export class PairRunner {
     if (!this.#halted) return;
     this.#halted = false;
     this.#pending = true;
+    this.#fullDue = true;
     this.#wake?.();
   }
 
@@ -144,12 +176,15 @@ export class PairRunner {
     this.#cycle?.abort();
     this.#wake?.();
     await this.#loop;
+    await this.#endpoints.close().catch(() => undefined);
     await this.#watch?.close();
     this.#watch = undefined;
   }
 
   async #startWatching(pair: PairRecord, settings: LiveSettings): Promise<void> {
     if (this.#options.watchLocal === false || this.#watchedRoot === pair.localPath) return;
+    // Events were missed while no watcher (or another folder's) ran.
+    this.#fullDue = true;
     await this.#watch?.close();
     let tetherignore: string | undefined;
     try {
@@ -162,7 +197,7 @@ export class PairRunner {
       debounceMs: settings.debounceMs,
       maxBatchWaitMs: settings.maxBatchWaitMs,
       ignore: createIgnoreMatcher(pair.ignore, tetherignore),
-      onBatch: () => this.trigger(),
+      onBatch: (_events, paths) => this.#localChanged(paths),
       // The rescan interval still catches changes; the status says why events are missing.
       onError: (error) => this.#report({ ...this.#status, reason: `not watching local changes: ${error.message}` }),
     });
@@ -207,7 +242,10 @@ export class PairRunner {
       };
     });
     this.#wake = undefined;
-    if (Number.isFinite(ms) && Date.now() - started > ms + SLEPT_MS) this.#pending = true;
+    if (Number.isFinite(ms) && Date.now() - started > ms + SLEPT_MS) {
+      this.#pending = true;
+      this.#fullDue = true;
+    }
   }
 
   async #syncOnce(): Promise<void> {
@@ -228,14 +266,19 @@ export class PairRunner {
     // Paused or stopped while the watcher was being set up: the loop takes it from here.
     if (this.#interrupted()) return;
     const started = this.#now();
-    this.#nextPollAt = started + settings.pollIntervalMs;
-    this.#nextRescanAt = started + settings.rescanIntervalMs;
-    this.#recheckAt = undefined;
+    const narrow = this.#takeNarrowScope(pair, settings, started);
+    if (narrow === undefined) {
+      this.#nextPollAt = started + settings.pollIntervalMs;
+      this.#nextRescanAt = started + settings.rescanIntervalMs;
+      this.#recheckAt = undefined;
+    }
     let lastProgressAt = 0;
     try {
       const summary = await syncPair(this.#store, this.name, {
         purpose: 'live sync',
         ...this.#options.sync,
+        ...(narrow === undefined ? {} : { narrow }),
+        endpointCache: this.#endpoints,
         signal: abort.signal,
         ...(this.#options.throttle === undefined ? {} : { throttle: this.#options.throttle }),
         outOfReach: (trees) => this.#outOfReach(pair, settings, trees),
@@ -251,8 +294,13 @@ export class PairRunner {
       });
       this.#failures = 0;
       this.#retryAt = 0;
+      // What did not go through (an unreadable file, a refused write) is looked at again by the next sync: all
+      // of it, as before narrowed syncs.
+      if (summary.failed > 0) this.#fullDue = true;
       this.#report(this.#idleStatus(summary, cycles));
     } catch (error) {
+      // What the watcher reported for this sync is not known to be synced: the next sync looks at everything.
+      this.#fullDue = true;
       if (this.#interrupted()) {
         this.#status = { ...this.#status, cycles };
         return;
@@ -272,7 +320,31 @@ export class PairRunner {
       });
     } finally {
       this.#cycle = undefined;
+      // A sync cut by a pause can still finish and keep its endpoints: a paused or stopped pair holds none.
+      if (this.#interrupted()) await this.#endpoints.close().catch(() => undefined);
     }
+  }
+
+  /**
+   * The scope of the next sync, taking the watcher's paths: undefined for a full sync (one is due, or the pair
+   * holds remote files back, which needs every remote file's observations).
+   */
+  #takeNarrowScope(pair: PairRecord, settings: LiveSettings, now: number): NarrowScope | undefined {
+    const changed = this.#changed;
+    this.#changed = new Set();
+    // The pair's settings changed (mode, ignore rules, selection, folders): everything is looked at again. So it is
+    // when `.tetherignore` changed, which decides what else is synced.
+    const config = JSON.stringify([pair.localPath, pair.remoteUrl, pair.mode, pair.compare, pair.ignore, pair.options]);
+    if (config !== this.#lastConfig || changed.has('.tetherignore')) this.#fullDue = true;
+    this.#lastConfig = config;
+    const timerDue =
+      now >= this.#nextPollAt || now >= this.#nextRescanAt || (this.#recheckAt !== undefined && now >= this.#recheckAt);
+    const { quietMs, markers, keepNewest } = settings.checkpoints;
+    const gating =
+      receivingSides(pair.mode).includes('local') && (quietMs > 0 || markers.length > 0 || keepNewest.length > 0);
+    const full = this.#fullDue || timerDue || gating;
+    this.#fullDue = false;
+    return full ? undefined : narrowScopeOf(changed);
   }
 
   /** Paused or stopped (read through a method: both change while a sync awaits). */

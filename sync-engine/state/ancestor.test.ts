@@ -64,6 +64,29 @@ describe('ancestor', () => {
     expect(store.loadAncestor(other).size).toBe(1);
   });
 
+  it('loads the part in a narrowed scope: each root and what is below it, each parent, nothing that only shares a prefix', () => {
+    const { store, pairId } = openWithPair({ batch: { maxOps: 1000, maxDelayMs: 60_000 } });
+    const writer = store.ancestorWriter(pairId);
+    const paths = ['a', 'a/x', 'a/x/y', 'a b', 'a0', 'a.txt', 'ab/c', 'd', 'd/e', 'd/e/f.txt', 'd/e/g.txt', 'd/h'];
+    for (const path of paths) writer.put({ path, kind: 'file', size: path.length, mtimeMs: 1, executable: false });
+    writer.put(sample[2]!); // a hash survives the narrowed load too
+    // Pending writes are seen, as by loadAncestor.
+    const narrowed = store.loadAncestorWithin(pairId, {
+      roots: ['a', 'bin/run.sh', 'd/e/f.txt'],
+      parents: ['d', 'd/e'],
+    });
+    expect([...narrowed.keys()].sort()).toEqual(['a', 'a/x', 'a/x/y', 'bin/run.sh', 'd', 'd/e', 'd/e/f.txt']);
+    expect(narrowed.get('bin/run.sh')).toStrictEqual(sample[2]);
+    expect(narrowed.get('a/x/y')).toStrictEqual({
+      path: 'a/x/y',
+      kind: 'file',
+      size: 5,
+      mtimeMs: 1,
+      executable: false,
+    });
+    expect(store.loadAncestorWithin(pairId, { roots: ['missing'], parents: ['nope'] }).size).toBe(0);
+  });
+
   it('replaces and deletes entries; the last operation on a path wins', () => {
     const { store, pairId } = openWithPair();
     const writer = store.ancestorWriter(pairId);

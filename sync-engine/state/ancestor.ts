@@ -1,4 +1,5 @@
 import { invalidPathReason, type Entry, type EntryKind } from '../core/entry.js';
+import type { NarrowScope } from '../core/narrowScope.js';
 import { TetherError } from '../errors.js';
 import { WriteBatcher, type BatchLimits } from './batcher.js';
 import type { Statement } from 'better-sqlite3';
@@ -63,6 +64,46 @@ export function prepareAncestorLoader(db: Db): (pairId: number) => Map<string, E
     return tree;
   });
   return (pairId) => load(pairId);
+}
+
+type AncestorRow = [
+  path: string,
+  flags: number,
+  size: number,
+  mtimeMs: number,
+  sha256: string | null,
+  target: string | null,
+];
+
+/**
+ * Loads the part of a pair's ancestor in a narrowed scope (`core/narrowScope.ts`): each root and what lies below
+ * it (a range of the primary key: `root/` up to `root0`, `0` being the character after `/`), and each parent.
+ */
+export function prepareNarrowAncestorLoader(db: Db): (pairId: number, scope: NarrowScope) => Map<string, Entry> {
+  const columns = 'path, kind * 2 + executable, size, mtime_ms, sha256, target';
+  const one = db
+    .prepare<[number, string], AncestorRow>(`SELECT ${columns} FROM ancestor WHERE pair_id = ? AND path = ?`)
+    .raw(true);
+  const below = db
+    .prepare<[number, string, string], AncestorRow>(
+      `SELECT ${columns} FROM ancestor WHERE pair_id = ? AND path > ? AND path < ? ORDER BY path`,
+    )
+    .raw(true);
+  const load = db.transaction((pairId: number, scope: NarrowScope): Map<string, Entry> => {
+    const tree = new Map<string, Entry>();
+    const add = (rows: AncestorRow[]): void => {
+      for (const [path, flags, size, mtimeMs, sha256, target] of rows) {
+        tree.set(path, entryOf(path, flags, size, mtimeMs, sha256, target));
+      }
+    };
+    for (const path of scope.parents) add(one.all(pairId, path));
+    for (const root of scope.roots) {
+      add(one.all(pairId, root));
+      add(below.all(pairId, `${root}/`, `${root}0`));
+    }
+    return tree;
+  });
+  return (pairId, scope) => load(pairId, scope);
 }
 
 function entryOf(

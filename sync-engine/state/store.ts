@@ -1,4 +1,5 @@
 import type { Entry } from '../core/entry.js';
+import type { NarrowScope } from '../core/narrowScope.js';
 import type { Side } from '../core/plan.js';
 import { TetherError } from '../errors.js';
 import {
@@ -8,7 +9,7 @@ import {
   type ActivityQuery,
   type ActivityRecord,
 } from './activity.js';
-import { AncestorWriter, prepareAncestorLoader } from './ancestor.js';
+import { AncestorWriter, prepareAncestorLoader, prepareNarrowAncestorLoader } from './ancestor.js';
 import { DEFAULT_BATCH_LIMITS, type BatchLimits } from './batcher.js';
 import { HashCache, type CachedHash } from './hashCache.js';
 import { TransferJournal, type JournalRecord } from './journal.js';
@@ -57,6 +58,7 @@ export class StateStore {
   readonly #batch: BatchLimits;
   readonly #pairs: PairTable;
   readonly #loadAncestor: (pairId: number) => Map<string, Entry>;
+  readonly #loadNarrowAncestor: (pairId: number, scope: NarrowScope) => Map<string, Entry>;
   readonly #hashes: HashCache;
   readonly #journal: TransferJournal;
   readonly #activity: ActivityLog;
@@ -86,6 +88,7 @@ export class StateStore {
     this.#batch = options.batch ?? DEFAULT_BATCH_LIMITS;
     this.#pairs = new PairTable(db);
     this.#loadAncestor = prepareAncestorLoader(db);
+    this.#loadNarrowAncestor = prepareNarrowAncestorLoader(db);
     this.#hashes = new HashCache(db, this.#batch);
     this.#journal = new TransferJournal(db);
     this.#activity = new ActivityLog(db, this.#batch, options.activityCap ?? DEFAULT_ACTIVITY_CAP);
@@ -158,6 +161,14 @@ export class StateStore {
     return this.#guard(`load the ancestor of pair ${pairId}`, () => {
       for (const writer of this.#writers) if (writer.pairId === pairId) writer.flush();
       return this.#loadAncestor(pairId);
+    });
+  }
+
+  /** The last-synced entries of a pair within a narrowed scope (see `core/narrowScope.ts`), by path. */
+  loadAncestorWithin(pairId: number, scope: NarrowScope): Map<string, Entry> {
+    return this.#guard(`load the ancestor of pair ${pairId}`, () => {
+      for (const writer of this.#writers) if (writer.pairId === pairId) writer.flush();
+      return this.#loadNarrowAncestor(pairId, scope);
     });
   }
 

@@ -1,4 +1,4 @@
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isEngineTemporary } from '../../sync-engine/core/temporaries.js';
@@ -55,6 +55,54 @@ describe('tether watch (LiveService)', () => {
     expect(statuses.some((s) => s.progress !== undefined)).toBe(true);
     expect([...lockedBy]).toEqual(['live sync']);
   }, 120_000);
+
+  it('a local change syncs only the changed paths; the poll (or a manual sync) brings the rest, and a deletion is planned from full scans', async () => {
+    const p = livePair({ pollIntervalMs: 600_000, rescanIntervalMs: 600_000, debounceMs: 50, maxBatchWaitMs: 1000 });
+    pair = p;
+    put(p.local, 'keep.txt', 'keep');
+    put(p.local, 'other.txt', 'other v1', 1_700_000_000);
+    service = new LiveService({ store: p.store });
+    await service.start(['p']);
+    const runner = service.runner('p')!;
+    await waitFor('the first sync', () => filesBelow(p.remote).length === 2 && runner.status.state === 'idle');
+
+    // Changed on the remote, outside what the watcher will report: a narrowed sync does not look there.
+    put(p.remote, 'other.txt', 'other, changed on the remote', 1_700_000_100);
+    put(p.local, 'new/f.txt', 'new');
+    await waitFor('the new file sent', () => filesBelow(p.remote).includes('new/f.txt'));
+    await waitFor('idle', () => runner.status.state === 'idle');
+    expect(p.store.requirePair('p').lastResult).toMatchObject({ uploaded: 1, downloaded: 0 });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(readFileSync(join(p.local, 'other.txt'), 'utf8')).toBe('other v1');
+
+    runner.trigger(); // as the poll interval, `tether sync` or the app's "sync now" would
+    await waitFor('the remote edit pulled', () => readFileSync(join(p.local, 'other.txt'), 'utf8') !== 'other v1');
+    expect(readFileSync(join(p.local, 'other.txt'), 'utf8')).toBe('other, changed on the remote');
+
+    rmSync(join(p.local, 'keep.txt'));
+    await waitFor('the deletion sent', () => !filesBelow(p.remote).includes('keep.txt'));
+    expect(filesBelow(p.remote)).toEqual(['new/f.txt', 'other.txt']);
+  }, 60_000);
+
+  it('a steady stream of local edits does not hold back the poll for remote changes', async () => {
+    const p = livePair({ pollIntervalMs: 500, rescanIntervalMs: 600_000, debounceMs: 20, maxBatchWaitMs: 100 });
+    pair = p;
+    put(p.local, 'log.txt', 'line 0\n');
+    service = new LiveService({ store: p.store });
+    await service.start(['p']);
+    const runner = service.runner('p')!;
+    await waitFor('the first sync', () => filesBelow(p.remote).includes('log.txt') && runner.status.state === 'idle');
+    put(p.remote, 'from-remote.txt', 'made in the pod');
+    // An edit every 80 ms: each makes a narrowed sync; the poll must still come round within its interval.
+    let pulledAfter: number | undefined;
+    for (let i = 1; i <= 40 && pulledAfter === undefined; i++) {
+      put(p.local, 'log.txt', `line ${i}\n`);
+      await new Promise((resolve) => setTimeout(resolve, 80));
+      if (filesBelow(p.local).includes('from-remote.txt')) pulledAfter = i;
+    }
+    expect(pulledAfter, 'the remote file was pulled while the edits went on').toBeDefined();
+    expect(pulledAfter!).toBeLessThan(30);
+  }, 60_000);
 
   it('a pause from another connection cuts a transfer; resume sends only what was not finished', async () => {
     const p = livePair({ pollIntervalMs: 600_000, rescanIntervalMs: 600_000 });

@@ -19,6 +19,7 @@ describe('createLocalEndpoint', () => {
       executableBit: true,
       remoteHash: true,
       resumableWrites: true,
+      checksTargetOnWrite: true,
     });
     // The case probe leaves nothing behind.
     expect(readdirSync(root)).toEqual([]);

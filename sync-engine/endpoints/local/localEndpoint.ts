@@ -71,6 +71,7 @@ export class LocalEndpoint implements Endpoint {
       executableBit: true,
       remoteHash: true,
       resumableWrites: true,
+      checksTargetOnWrite: true,
     };
     this.paths = new RootedPaths(root);
     this.hashes = new HashPool(this.paths, displayName, hashConcurrency);
@@ -79,7 +80,11 @@ export class LocalEndpoint implements Endpoint {
 
   async scan(options: ScanOptions = {}): Promise<ScanResult> {
     await checkRoot(this.root, this.displayName, this.missingCode);
-    const fast = this.scanner === 'auto' ? await findScan(this.root, this.displayName, options) : undefined;
+    // A narrowed scan is a few paths: the worker's lstat of each is quicker than starting find.
+    const fast =
+      this.scanner === 'auto' && options.within === undefined
+        ? await findScan(this.root, this.displayName, options)
+        : undefined;
     return fast ?? scanTree(this.root, this.displayName, options);
   }
 

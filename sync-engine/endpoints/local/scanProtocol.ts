@@ -1,5 +1,6 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { IgnoreRules } from '../../core/ignore.js';
+import type { NarrowScope } from '../../core/narrowScope.js';
 
 /**
  * Messages between the scan driver (`scan.ts`, main thread) and the scan worker (`scanWorker.ts`).
@@ -20,9 +21,12 @@ export interface ScanWorkerData {
   readonly decide: boolean;
   /** Ignore rules the worker applies itself (then `decide` is false and the main thread applies none). */
   readonly rules: IgnoreRules | undefined;
-  readonly answers: MessagePort;
-  /** Int32Array over this: [0] is bumped (and notified) after every answer. */
-  readonly wake: SharedArrayBuffer;
+  /** Where the main thread's answers come (needed only when deciding). */
+  readonly answers?: MessagePort;
+  /** Int32Array over this: [0] is bumped (and notified) after every answer (needed only when deciding). */
+  readonly wake?: SharedArrayBuffer;
+  /** A narrowed scan (`ScanOptions.within`): start from these paths instead of the root. */
+  readonly within?: NarrowScope;
 }
 
 /** Entry kinds in a batch's `info` array. */

@@ -159,6 +159,8 @@ export class PvcEndpoint implements Endpoint {
     // Each batch is a tar exec and a commit exec. A lab push of 10,000 small files: batches of 512, 4.9 s;
     // of 2,048, about 5 s; of 2,500, 3–4.5 s but peak RSS up to 195 MiB (from about 165), too near 200 MB.
     batchFiles: 2048,
+    // Every commit script compares its target with the expected state (`stat` in the pod) before `mv`.
+    checksTargetOnWrite: true,
   };
   private closed = false;
   private readonly heartbeat: NodeJS.Timeout | undefined;
@@ -259,6 +261,11 @@ export class PvcEndpoint implements Endpoint {
       'read-only',
       `unable to ${what} on ${this.displayName}: the volume is read-only in the pod ${namespace}/${pod} (read-only file system); use a pull mode, or a pod that mounts the claim read-write`,
     );
+  }
+
+  /** A helper pod stays up between syncs only where it may outlive one (see `PvcEndpointOptions.keepHelper`). */
+  get keepOpen(): boolean {
+    return this.helper === undefined || this.keepHelper;
   }
 
   async close(): Promise<void> {

@@ -1,10 +1,11 @@
 import type { Entry, Problem } from '../../core/entry.js';
 import { baseName, invalidPathReason } from '../../core/entry.js';
+import type { NarrowScope } from '../../core/narrowScope.js';
 import { isEngineTemporary } from '../../core/temporaries.js';
 import { TetherError } from '../../errors.js';
 import type { ScanOptions, ScanResult } from '../endpoint.js';
 import type { PodShell } from './podShell.js';
-import { commandError, nulRecords } from './podShell.js';
+import { commandError, dotted, nulRecords } from './podShell.js';
 
 /**
  * Lists the tree in one exec, the same way on BusyBox and GNU: first every name NUL-delimited (`find
@@ -15,6 +16,34 @@ import { commandError, nulRecords } from './podShell.js';
 export const scanScript =
   'find . -mindepth 1 -print0 || echo "tether: find failed" >&2; printf "\\0--tether-stat--\\0"; ' +
   'find . -mindepth 1 -exec stat -c "%F|%s|%Y|%a|%n" {} + || echo "tether: stat failed" >&2';
+
+/**
+ * A narrowed scan (`ScanOptions.within`), in the same output format: the arguments are the scope's parents, a
+ * `:roots:` marker (no path is ever passed without `./`, and it does not start with `-`, so no `stat` takes it for
+ * an option), then its roots, each `./relative`. The paths that exist are named and stat'ed by one `stat` (a scope
+ * of files costs one process); below a root that is a folder reached through folders only (never a link), `find`
+ * lists the rest as the full scan does. A path that cannot be looked at because its folder cannot be searched is
+ * reported as find reports it, so that folder is unlisted, never read as empty. A path that vanishes before its
+ * `stat` is named without a stat line: the parser reports it.
+ */
+export const narrowScanScript =
+  'for p do shift; if [ "$p" = :roots: ] || [ -e "$p" ] || [ -L "$p" ]; then set -- "$@" "$p"; ' +
+  'else d=${p%/*}; if [ -d "$d" ] && [ ! -x "$d" ]; then echo "find: $d: Permission denied" >&2; fi; fi; done; ' +
+  'real() { q=${1%/*}; while [ "$q" != . ]; do { [ -d "$q" ] && [ ! -L "$q" ]; } || return 1; q=${q%/*}; done; }; ' +
+  'below() { r=; for p do if [ "$p" = :roots: ]; then r=1; elif [ -n "$r" ] && [ -d "$p" ] && [ ! -L "$p" ] && real "$p"; then "$f" "$p"; fi; done; }; ' +
+  'names() { find "$1" -mindepth 1 -print0 || echo "tether: find failed" >&2; }; ' +
+  'stats() { find "$1" -mindepth 1 -exec stat -c "%F|%s|%Y|%a|%n" {} + || echo "tether: stat failed" >&2; }; ' +
+  'for p do [ "$p" = :roots: ] || printf "%s\\0" "$p"; done; f=names; below "$@"; ' +
+  'printf "\\0--tether-stat--\\0"; stat -c "%F|%s|%Y|%a|%n" "$@" 2>/dev/null; f=stats; below "$@"';
+
+/** The narrowed scan's arguments travel in the exec URL: beyond this many bytes, the whole tree is listed instead. */
+const MAX_NARROW_ARG_BYTES = 6000;
+
+function narrowArgs(within: NarrowScope): string[] | undefined {
+  const args = [...within.parents.map(dotted), ':roots:', ...within.roots.map(dotted)];
+  const bytes = args.reduce((sum, arg) => sum + encodeURIComponent(arg).length + 9, 0);
+  return bytes > MAX_NARROW_ARG_BYTES ? undefined : args;
+}
 
 const statLine = /^([a-z ]+)\|(\d+)\|(\d+)\|([0-7]+)\|\.\/(.*)$/;
 
@@ -94,7 +123,8 @@ export function parseScan(stdout: Buffer, stderr: string, ignore?: ScanOptions['
 }
 
 export async function scanRemote(shell: PodShell, options: ScanOptions = {}): Promise<ScanResult> {
-  const result = await shell.runRead(scanScript, [], {
+  const args = options.within === undefined ? undefined : narrowArgs(options.within);
+  const result = await shell.runRead(args === undefined ? scanScript : narrowScanScript, args ?? [], {
     ...(options.signal === undefined ? {} : { signal: options.signal }),
     idleTimeoutMs: 300_000,
   });
