@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startLab } from '../lab/lab.js';
+import { liveChange } from './live.js';
 import { fmtRss, fmtSeconds, measure } from './measure.js';
 import type { Measurement } from './measure.js';
 
@@ -19,6 +20,8 @@ import type { Measurement } from './measure.js';
 const TETHER = fileURLToPath(new URL('../bin/tether.js', import.meta.url));
 const bigMiB = Number(process.env['TETHER_BENCH_BIG_MIB'] ?? 1024);
 const fileCount = Number(process.env['TETHER_BENCH_FILES'] ?? 10_000);
+/** The live row's debounce (`tether live NAME --debounce`): how long the watcher gathers events first. */
+const LIVE_DEBOUNCE_MS = 10;
 
 function bigFile(path: string, mib: number): void {
   const fd = openSync(path, 'w');
@@ -163,10 +166,26 @@ async function main(): Promise<void> {
       against: 'kubectl cp',
     });
     writeFileSync(join(small, 'd0', 'f0.dat'), 'changed');
+    const again = await flushed(() => copyAll());
     rows.push({
       scenario: 're-sync after changing one file',
       tether: await flushed(() => tether(['sync', 'small'])),
-      other: await flushed(() => copyAll()),
+      other: again,
+      against: 'kubectl cp (copy again)',
+    });
+    await tether(['live', 'small', '--debounce', String(LIVE_DEBOUNCE_MS)]);
+    rows.push({
+      scenario: `the same, live: \`tether watch\` (debounce ${LIVE_DEBOUNCE_MS} ms)`,
+      tether: await liveChange({
+        tether: TETHER,
+        env,
+        pair: 'small',
+        local: small,
+        // The lab's volumes are folders on this machine: the file is seen arriving without an exec.
+        remote: join(work, 'lab', 'volumes', 'group-vision', 'vision-archive', 'bench', 'small'),
+        rounds: 5,
+      }),
+      other: again,
       against: 'kubectl cp (copy again)',
     });
   } finally {
