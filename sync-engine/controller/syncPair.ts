@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Entry, Problem, Tree } from '../core/entry.js';
 import { createIgnoreMatcher } from '../core/ignore.js';
-import { narrowFindings, narrowTree, whyNotNarrow, type NarrowScope, type ScanFindings } from '../core/narrowScope.js';
+import { narrowListing, whyNotNarrow, type NarrowScope, type ScanFindings } from '../core/narrowScope.js';
 import type { Conflict, Plan, Side } from '../core/plan.js';
 import { reconcile } from '../core/reconcile.js';
 import { checkDeleteLimit, checkRootsNotEmptied, parseMaxDelete } from '../core/safety.js';
@@ -354,10 +354,8 @@ async function runSync(
     if (narrow !== undefined) {
       // What a full scan would have found in the scope: endpoints that cannot narrow a scan list everything, and
       // those that can look paths up by name, which may pass through a link.
-      local = narrowTree(local, narrow);
-      remote = narrowTree(remote, narrow);
-      localScan = narrowFindings(fullLocalScan, narrow, local);
-      remoteScan = narrowFindings(fullRemoteScan, narrow, remote);
+      ({ tree: local, findings: localScan } = narrowListing(local, fullLocalScan, narrow));
+      ({ tree: remote, findings: remoteScan } = narrowListing(remote, fullRemoteScan, narrow));
     }
     const problems: Problem[] = [...localScan.problems, ...remoteScan.problems];
 

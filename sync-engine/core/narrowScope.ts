@@ -99,6 +99,19 @@ export function narrowFindings(findings: ScanFindings, scope: NarrowScope, narro
 }
 
 /**
+ * One side's listing narrowed to the scope as a full scan would have it (`narrowTree`, then `narrowFindings`):
+ * what the controller plans from, and what the scan tests compare.
+ */
+export function narrowListing(
+  tree: Tree,
+  findings: ScanFindings,
+  scope: NarrowScope,
+): { readonly tree: Map<string, Entry>; readonly findings: ScanFindings } {
+  const narrowed = narrowTree(tree, scope);
+  return { tree: narrowed, findings: narrowFindings(findings, scope, narrowed) };
+}
+
+/**
  * Why a narrowed plan must be re-planned from full scans, or undefined when it only adds and updates (mkdirs,
  * copies, metadata) and has no conflict.
  */

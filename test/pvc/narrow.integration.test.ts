@@ -7,8 +7,8 @@ import { EndpointCache } from '../../sync-engine/controller/endpointCache.js';
 import { syncPair } from '../../sync-engine/controller/syncPair.js';
 import type { Entry } from '../../sync-engine/core/entry.js';
 import { createIgnoreMatcher } from '../../sync-engine/core/ignore.js';
-import { narrowFindings, narrowScopeOf, narrowTree, type NarrowScope } from '../../sync-engine/core/narrowScope.js';
-import type { ScanResult } from '../../sync-engine/endpoints/endpoint.js';
+import { narrowScopeOf, type NarrowScope } from '../../sync-engine/core/narrowScope.js';
+import { narrowedView } from '../../sync-engine/core/testing/narrowed.js';
 import { openRemote } from '../../sync-engine/endpoints/open.js';
 import { StateStore } from '../../sync-engine/state/store.js';
 import { startPvcLab } from './helpers.js';
@@ -70,19 +70,6 @@ async function seed(folder: string, paths: readonly string[]): Promise<void> {
   await inWitness('for p do mkdir -p "$(dirname "./$p")" && printf %s "$p" > "./$p"; done', folder, ...paths);
 }
 
-/** What the controller keeps of a scan for a narrowed sync. */
-function narrowed(scan: ScanResult, scope: NarrowScope): Record<string, unknown> {
-  const tree = narrowTree(new Map(scan.entries.map((e) => [e.path, e])), scope);
-  const findings = narrowFindings(scan, scope, tree);
-  const byPath = (a: { path: string }, b: { path: string }): number => (a.path < b.path ? -1 : 1);
-  return {
-    entries: [...tree.values()].sort(byPath),
-    problems: [...findings.problems].sort(byPath),
-    temporaries: [...findings.temporaries].sort(),
-    unlisted: [...findings.unlisted].sort(),
-  };
-}
-
 describe.each([
   ['BusyBox', 'busybox:1.36'],
   ['GNU', 'debian:12'],
@@ -118,7 +105,7 @@ describe.each([
       ];
       for (const scope of scopes) {
         const narrow = await endpoint.scan({ ignore, within: scope });
-        expect(narrowed(narrow, scope), JSON.stringify(scope)).toEqual(narrowed(full, scope));
+        expect(narrowedView(narrow, scope), JSON.stringify(scope)).toEqual(narrowedView(full, scope));
         // It listed only the scope (nothing that merely shares a prefix, such as `data/a b`).
         const roots = scope.roots;
         for (const entry of narrow.entries) {

@@ -1,28 +1,14 @@
 import { mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Entry } from '../../core/entry.js';
 import { createIgnoreMatcher, type IgnoreMatcher } from '../../core/ignore.js';
-import { narrowFindings, narrowTree, type NarrowScope } from '../../core/narrowScope.js';
-import type { ScanResult } from '../endpoint.js';
+import type { NarrowScope } from '../../core/narrowScope.js';
+import { narrowedView } from '../../core/testing/narrowed.js';
 import { createLocalEndpoint } from './localEndpoint.js';
 import { TempDirs, writeFile } from './testFixtures.js';
 
 const dirs = new TempDirs();
 afterEach(() => dirs.cleanup());
-
-/** What the controller keeps of a scan for a narrowed sync. */
-function narrowed(scan: ScanResult, scope: NarrowScope): { entries: Entry[] } & Record<string, unknown> {
-  const tree = narrowTree(new Map(scan.entries.map((e) => [e.path, e])), scope);
-  const findings = narrowFindings(scan, scope, tree);
-  const sorted = (list: readonly string[]): string[] => [...list].sort();
-  return {
-    entries: [...tree.values()].sort((a, b) => (a.path < b.path ? -1 : 1)),
-    problems: [...findings.problems].sort((a, b) => (a.path < b.path ? -1 : 1)),
-    temporaries: sorted(findings.temporaries),
-    unlisted: sorted(findings.unlisted),
-  };
-}
 
 /** A tree with a bit of everything: nested folders, a link to a folder outside, temporaries, ignored names. */
 function awkwardTree(): { root: string; outside: string } {
@@ -66,7 +52,7 @@ describe.each(ignores)('a narrowed local scan, with %s', (_, ignore) => {
     try {
       const full = await endpoint.scan({ ignore: ignore() });
       const narrow = await endpoint.scan({ ignore: ignore(), within: scope });
-      expect(narrowed(narrow, scope)).toEqual(narrowed(full, scope));
+      expect(narrowedView(narrow, scope)).toEqual(narrowedView(full, scope));
       // Nothing was looked at outside the root, not even to be dropped afterwards.
       expect(narrow.entries.filter((e) => e.path.startsWith('link/'))).toEqual([]);
       expect(narrow.temporaries.filter((t) => t.startsWith('link/'))).toEqual([]);
@@ -88,7 +74,7 @@ describe('a narrowed local scan', () => {
     const endpoint = await createLocalEndpoint(root);
     const scope = { roots: ['link/.tether-partial-x', 'link/secret.txt'], parents: ['link'] };
     try {
-      const result = narrowed(await endpoint.scan({ within: scope }), scope);
+      const result = narrowedView(await endpoint.scan({ within: scope }), scope);
       expect(result).toEqual({
         entries: [],
         problems: [{ path: 'link', message: expect.stringMatching(/symlink skipped/) as unknown }],
