@@ -23,6 +23,7 @@ import {
   setMtime,
   SMALL_FILE_BYTES,
 } from './fsUtil.js';
+import { FileSink } from './fileSink.js';
 import type { RootedPaths } from './paths.js';
 import {
   commitSmallFileSync,
@@ -376,7 +377,7 @@ async function writeOne(
     if (fatal !== undefined) throw fatal;
     return fail(`not written: cannot create its partial file: ${messageOf(error)}`);
   }
-  const out = handle.createWriteStream({ start: offset });
+  const out = new FileSink(handle, offset);
   // Whichever stream fails first is where the failure came from; pipeline then destroys the others with the
   // same error, so their later 'error' events say nothing about the cause.
   let origin: 'source' | 'meter' | 'sink' | undefined;
@@ -394,6 +395,8 @@ async function writeOne(
   try {
     await pipeline(source, meter, out, hooks.signal === undefined ? {} : { signal: hooks.signal });
   } catch (error) {
+    // What the partial file holds is final only once the sink has closed it.
+    await out.whenClosed();
     if (isAborted(hooks.signal)) throw cancelled(target.displayName);
     if (origin === 'sink') {
       const fatal = await fatalWriteError(originError);
