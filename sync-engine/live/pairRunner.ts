@@ -86,7 +86,8 @@ export class PairRunner {
   #cycle: AbortController | undefined;
   #loop: Promise<void> | undefined;
   #watch: LocalWatch | undefined;
-  #watchedRoot: string | undefined;
+  /** The folder the watcher watches and the ignore rules it filters with (pair rules, `.tetherignore`). */
+  #watched: string | undefined;
   #recheckAt: number | undefined;
   #held = 0;
   /** The next sync must list both whole trees (the first one, a poll, a retry, a resume, a manual trigger). */
@@ -181,18 +182,24 @@ export class PairRunner {
     this.#watch = undefined;
   }
 
+  /**
+   * Starts the watcher, or starts it again when the folder or its ignore rules changed since it started: it does
+   * not even look into an ignored folder, so a folder no longer ignored would stay unwatched until then.
+   */
   async #startWatching(pair: PairRecord, settings: LiveSettings): Promise<void> {
-    if (this.#options.watchLocal === false || this.#watchedRoot === pair.localPath) return;
-    // Events were missed while no watcher (or another folder's) ran.
-    this.#fullDue = true;
-    await this.#watch?.close();
+    if (this.#options.watchLocal === false) return;
     let tetherignore: string | undefined;
     try {
       tetherignore = readFileSync(join(pair.localPath, '.tetherignore'), 'utf8');
     } catch {
       // No .tetherignore (or unreadable: the sync itself reports that).
     }
-    this.#watchedRoot = pair.localPath;
+    const watched = JSON.stringify([pair.localPath, pair.ignore, tetherignore ?? null]);
+    if (this.#watched === watched) return;
+    // Events were missed while no watcher (or another folder's) ran, or were dropped by the old rules.
+    this.#fullDue = true;
+    await this.#watch?.close();
+    this.#watched = watched;
     this.#watch = watchLocal(pair.localPath, {
       debounceMs: settings.debounceMs,
       maxBatchWaitMs: settings.maxBatchWaitMs,
@@ -294,6 +301,11 @@ export class PairRunner {
       });
       this.#failures = 0;
       this.#retryAt = 0;
+      // A narrowed sync that had to look at everything after all counts as this period's poll and rescan.
+      if (narrow !== undefined && summary.narrowed === false) {
+        this.#nextPollAt = started + settings.pollIntervalMs;
+        this.#nextRescanAt = started + settings.rescanIntervalMs;
+      }
       // What did not go through (an unreadable file, a refused write) is looked at again by the next sync: all
       // of it, as before narrowed syncs.
       if (summary.failed > 0) this.#fullDue = true;

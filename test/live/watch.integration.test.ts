@@ -104,6 +104,50 @@ describe('tether watch (LiveService)', () => {
     expect(pulledAfter!).toBeLessThan(30);
   }, 60_000);
 
+  it('a folder that .tetherignore stops ignoring is watched from then on', async () => {
+    const p = livePair({ pollIntervalMs: 600_000, rescanIntervalMs: 600_000, debounceMs: 50, maxBatchWaitMs: 1000 });
+    pair = p;
+    put(p.local, '.tetherignore', 'build/\n');
+    put(p.local, 'build/a.txt', 'a v1');
+    put(p.local, 'src.txt', 'src');
+    service = new LiveService({ store: p.store });
+    await service.start(['p']);
+    const runner = service.runner('p')!;
+    await waitFor('the first sync', () => filesBelow(p.remote).includes('src.txt') && runner.status.state === 'idle');
+    expect(filesBelow(p.remote)).not.toContain('build/a.txt');
+
+    put(p.local, '.tetherignore', '# nothing ignored any more\n');
+    await waitFor('the folder no longer ignored sent', () => filesBelow(p.remote).includes('build/a.txt'));
+    await waitFor('idle', () => runner.status.state === 'idle');
+    // The poll is ten minutes away: only the watcher can bring this edit now.
+    put(p.local, 'build/a.txt', 'a v2');
+    await waitFor('the edit inside it sent', () => readFileSync(join(p.remote, 'build/a.txt'), 'utf8') === 'a v2');
+  }, 60_000);
+
+  it('a narrowed sync planned again from full scans counts as the poll: the next poll comes a full interval later', async () => {
+    const p = livePair({ pollIntervalMs: 3000, rescanIntervalMs: 600_000, debounceMs: 20, maxBatchWaitMs: 100 });
+    pair = p;
+    put(p.local, 'a.txt', 'a');
+    put(p.local, 'b.txt', 'b');
+    service = new LiveService({ store: p.store });
+    await service.start(['p']);
+    const runner = service.runner('p')!;
+    await waitFor('the first sync', () => filesBelow(p.remote).length === 2 && runner.status.state === 'idle');
+    const first = runner.status.cycles;
+    const firstAt = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    // A deletion: the watcher's narrowed sync is planned again from full scans.
+    rmSync(join(p.local, 'b.txt'));
+    await waitFor('the deletion sent', () => !filesBelow(p.remote).includes('b.txt'));
+    await waitFor('idle', () => runner.status.state === 'idle');
+    expect(runner.status.cycles).toBe(first + 1);
+    // The poll the first sync set (3 s after it) is not run: the full sync 2 s in set the next one.
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, firstAt + 4000 - Date.now())));
+    expect(runner.status.cycles, 'no poll 4 s after the first sync').toBe(first + 1);
+    await waitFor('the next poll', () => runner.status.cycles === first + 2, 10_000);
+    expect(Date.now() - firstAt).toBeGreaterThanOrEqual(4500);
+  }, 60_000);
+
   it('a pause from another connection cuts a transfer; resume sends only what was not finished', async () => {
     const p = livePair({ pollIntervalMs: 600_000, rescanIntervalMs: 600_000 });
     pair = p;
