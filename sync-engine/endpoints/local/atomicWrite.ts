@@ -410,7 +410,7 @@ async function writeOne(
       );
     }
     const why = messageOf(originError ?? error);
-    return fail(`transfer interrupted (${why}); ${afterwards(true, offset + meter.received)}`);
+    return fail(`transfer interrupted (${why}); ${afterwards(true, out.bytesWritten)}`);
   }
 
   const total = offset + meter.received;

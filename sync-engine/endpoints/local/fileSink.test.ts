@@ -66,7 +66,30 @@ describe('FileSink', () => {
     expect(calls()).toBeGreaterThanOrEqual(Math.ceil(joined.length / 7_777));
   });
 
-  it('writes what it holds before closing when the source breaks off, so a resume loses nothing', async () => {
+  it('fails when the file fails to close, as a share over its quota may say only then', async () => {
+    const path = join(dirs.make(), 'f');
+    const handle = await open(path, 'w');
+    const close = handle.close.bind(handle);
+    handle.close = async () => {
+      await close();
+      throw Object.assign(new Error('EDQUOT: disk quota exceeded, close'), { code: 'EDQUOT' });
+    };
+    const error = await pipeline(Readable.from(chunks(3, 1000).parts), new FileSink(handle, 0)).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toMatchObject({ code: 'EDQUOT' });
+  });
+
+  it('fails, rather than trying forever, when a write takes none of its bytes', async () => {
+    const path = join(dirs.make(), 'f');
+    const { handle, calls } = counted(await open(path, 'w'), 0);
+    const sink = new FileSink(handle, 0, 1000);
+    await expect(pipeline(Readable.from(chunks(3, 1000).parts), sink)).rejects.toThrow('took none of the 1000 bytes');
+    await sink.whenClosed();
+    expect(calls()).toBe(1);
+  });
+
+  it('writes what it holds before closing when the source breaks off, so a resume goes on from there', async () => {
     const path = join(dirs.make(), 'f');
     const { parts, joined } = chunks(5, 1000);
     const source = new Readable({

@@ -10,9 +10,13 @@ export const GATHER_BYTES = 1024 * 1024;
  * file write stream does it, is a round trip for every 64 KiB message of an exec stream. Gathered, a 512 MiB
  * download took 0.3 s of writes here instead of 0.8 s.
  *
- * The handle is closed when the stream finishes or is destroyed. Destroyed early (the source broke off, the
- * transfer was cancelled), it first writes what it holds: a resumed transfer goes on from every byte that
- * arrived. It does not try again after a write of its own failed (a full disk, say). See `whenClosed`.
+ * The handle is closed when the stream finishes or is destroyed; a failed close fails the stream (a share over
+ * its quota may say so only then). Destroyed early (the source broke off, the transfer was cancelled), it first
+ * writes what it holds, so a resumed transfer loses at most what still waited in the stream's buffer; it does
+ * not try again after a write of its own failed (a full disk, say). See `whenClosed` and `bytesWritten`.
+ *
+ * A chunk is held after its write is acknowledged: a source must not reuse a buffer it has written (none of
+ * Tether's do: exec messages, S3 bodies and file reads each come in buffers of their own).
  */
 export class FileSink extends Writable {
   #held: Buffer[] = [];
@@ -41,7 +45,7 @@ export class FileSink extends Writable {
     return new Promise((resolve) => this.once('close', () => resolve()));
   }
 
-  /** The file offset after the last byte written so far (what was handed over and is not held any more). */
+  /** The file offset after the last byte written so far: the start offset and what was written from it. */
   get bytesWritten(): number {
     return this.#position;
   }
@@ -60,12 +64,14 @@ export class FileSink extends Writable {
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     const settled = async (): Promise<void> => {
       await this.#writing?.catch(() => undefined);
+      // Best effort (after a finish nothing is held): a transfer cut short has its own error to report.
       if (!this.#writeFailed) await this.#writeHeld().catch(() => undefined);
       await this.handle.close();
     };
     settled().then(
       () => callback(error),
-      () => callback(error),
+      (closeError: unknown) =>
+        callback(error ?? (closeError instanceof Error ? closeError : new Error(String(closeError)))),
     );
   }
 
@@ -78,6 +84,7 @@ export class FileSink extends Writable {
     const write = async (): Promise<void> => {
       while (left > 0) {
         const { bytesWritten } = await this.handle.writev(buffers, this.#position);
+        if (bytesWritten <= 0) throw new Error(`the file took none of the ${left} bytes written to it`);
         this.#position += bytesWritten;
         left -= bytesWritten;
         if (left > 0) buffers = after(buffers, bytesWritten);
