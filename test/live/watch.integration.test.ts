@@ -125,7 +125,9 @@ describe('tether watch (LiveService)', () => {
   }, 60_000);
 
   it('a narrowed sync planned again from full scans counts as the poll: the next poll comes a full interval later', async () => {
-    const p = livePair({ pollIntervalMs: 3000, rescanIntervalMs: 600_000, debounceMs: 20, maxBatchWaitMs: 100 });
+    // The poll every 4 s; the deletion 3 s after the first sync. The poll the first sync set is due 4 s after it
+    // began, the one the deletion's sync sets 7 s after: looked at 5.5 s in, 1.5 s from either.
+    const p = livePair({ pollIntervalMs: 4000, rescanIntervalMs: 600_000, debounceMs: 20, maxBatchWaitMs: 100 });
     pair = p;
     put(p.local, 'a.txt', 'a');
     put(p.local, 'b.txt', 'b');
@@ -135,17 +137,15 @@ describe('tether watch (LiveService)', () => {
     await waitFor('the first sync', () => filesBelow(p.remote).length === 2 && runner.status.state === 'idle');
     const first = runner.status.cycles;
     const firstAt = Date.now();
-    await new Promise((resolve) => setTimeout(resolve, 2000));
+    await new Promise((resolve) => setTimeout(resolve, 3000));
     // A deletion: the watcher's narrowed sync is planned again from full scans.
     rmSync(join(p.local, 'b.txt'));
     await waitFor('the deletion sent', () => !filesBelow(p.remote).includes('b.txt'));
     await waitFor('idle', () => runner.status.state === 'idle');
-    expect(runner.status.cycles).toBe(first + 1);
-    // The poll the first sync set (3 s after it) is not run: the full sync 2 s in set the next one.
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, firstAt + 4000 - Date.now())));
-    expect(runner.status.cycles, 'no poll 4 s after the first sync').toBe(first + 1);
-    await waitFor('the next poll', () => runner.status.cycles === first + 2, 10_000);
-    expect(Date.now() - firstAt).toBeGreaterThanOrEqual(4500);
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, firstAt + 5500 - Date.now())));
+    expect(runner.status.cycles, 'the deletion, and no poll 5.5 s after the first sync').toBe(first + 1);
+    await waitFor('the next poll', () => runner.status.cycles === first + 2, 15_000);
+    expect(Date.now() - firstAt).toBeGreaterThanOrEqual(6900);
   }, 60_000);
 
   it('a pause from another connection cuts a transfer; resume sends only what was not finished', async () => {
