@@ -1,5 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { syncPair } from '../../sync-engine/controller/syncPair.js';
@@ -7,7 +6,7 @@ import { openRemote } from '../../sync-engine/endpoints/open.js';
 import { createPvcEndpoint } from '../../sync-engine/endpoints/pvc/pvcEndpoint.js';
 import { REQUIRED_TOOLS } from '../../sync-engine/endpoints/pvc/probe.js';
 import { StateStore } from '../../sync-engine/state/store.js';
-import { startPvcLab } from './helpers.js';
+import { closePvcSuite, openPvcSuite } from './helpers.js';
 import type { PvcLab } from './helpers.js';
 
 /** Each way a PVC remote can be out of reach ends in one error that says what failed and what to do. */
@@ -16,18 +15,12 @@ let store: StateStore;
 let work: string;
 
 beforeAll(async () => {
-  lab = await startPvcLab();
-  work = await mkdtemp(join(tmpdir(), 'tether-pvc-errors-'));
-  store = StateStore.open(join(work, 'state.db'));
+  ({ lab, work, store } = await openPvcSuite('errors'));
 }, 120_000);
 afterEach(() => {
   lab.lab.setFaults({ exec: {}, scheduling: {} });
 });
-afterAll(async () => {
-  store.close();
-  await rm(work, { recursive: true, force: true });
-  await lab.stop();
-}, 60_000);
+afterAll(() => closePvcSuite({ lab, work, store }), 60_000);
 
 const opened = (url: string, options: Record<string, unknown> = {}): Promise<unknown> =>
   openRemote(url, { options: { kubeconfig: lab.lab.kubeconfig, ...options } }).then(

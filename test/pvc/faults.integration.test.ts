@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { syncPair } from '../../sync-engine/controller/syncPair.js';
@@ -9,7 +8,7 @@ import { partialPathFor } from '../../sync-engine/core/temporaries.js';
 import { execSessionCounts } from '../../sync-engine/endpoints/pvc/execClient.js';
 import { TetherError } from '../../sync-engine/errors.js';
 import { StateStore } from '../../sync-engine/state/store.js';
-import { startPvcLab } from './helpers.js';
+import { closePvcSuite, openPvcSuite } from './helpers.js';
 import type { PvcLab } from './helpers.js';
 
 /** The PVC endpoint under the lab's exec faults: cut streams, a slow link, v4 only, a full volume. */
@@ -19,18 +18,12 @@ let work: string;
 let counter = 0;
 
 beforeAll(async () => {
-  lab = await startPvcLab();
-  work = await mkdtemp(join(tmpdir(), 'tether-pvc-faults-'));
-  store = StateStore.open(join(work, 'state.db'));
+  ({ lab, work, store } = await openPvcSuite('faults'));
 }, 120_000);
 afterEach(() => {
   lab.lab.setFaults({ exec: {} });
 });
-afterAll(async () => {
-  store.close();
-  await rm(work, { recursive: true, force: true });
-  await lab.stop();
-}, 60_000);
+afterAll(() => closePvcSuite({ lab, work, store }), 60_000);
 
 /** Deterministic, non-repeating content. */
 function content(bytes: number, seed: number): Buffer {

@@ -1,5 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,7 +15,7 @@ import {
 } from '../../sync-engine/endpoints/pvc/helperPod.js';
 import { createPvcEndpoint, helperOwner } from '../../sync-engine/endpoints/pvc/pvcEndpoint.js';
 import { StateStore } from '../../sync-engine/state/store.js';
-import { startPvcLab } from './helpers.js';
+import { closePvcSuite, openPvcSuite } from './helpers.js';
 import type { PvcLab } from './helpers.js';
 
 /** The helper pod's life: labelled with user and pair, bounded, ended when idle, orphans removed at the next start. */
@@ -25,15 +24,9 @@ let store: StateStore;
 let work: string;
 
 beforeAll(async () => {
-  lab = await startPvcLab();
-  work = await mkdtemp(join(tmpdir(), 'tether-pvc-helper-'));
-  store = StateStore.open(join(work, 'state.db'));
+  ({ lab, work, store } = await openPvcSuite('helper'));
 }, 120_000);
-afterAll(async () => {
-  store.close();
-  await rm(work, { recursive: true, force: true });
-  await lab.stop();
-}, 60_000);
+afterAll(() => closePvcSuite({ lab, work, store }), 60_000);
 
 interface PodSummary {
   readonly name: string;

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLab } from '../../lab/lab.js';
 import type { Lab } from '../../lab/lab.js';
+import { StateStore } from '../../sync-engine/state/store.js';
 
 /** A lab for the PVC endpoint's tests, with kubectl as an independent witness of what is in the volumes. */
 export interface PvcLab {
@@ -101,4 +102,25 @@ export async function startPvcLab(): Promise<PvcLab> {
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** What a PVC test file works with: the lab, a scratch folder, and a state store in that folder. */
+export interface PvcSuite {
+  readonly lab: PvcLab;
+  readonly work: string;
+  readonly store: StateStore;
+}
+
+/** Starts the lab and opens a state store in a new scratch folder (`tether-pvc-<name>-…`). */
+export async function openPvcSuite(name: string): Promise<PvcSuite> {
+  const lab = await startPvcLab();
+  const work = await mkdtemp(join(tmpdir(), `tether-pvc-${name}-`));
+  return { lab, work, store: StateStore.open(join(work, 'state.db')) };
+}
+
+/** Closes what `openPvcSuite` opened, as far as it got: the store, the scratch folder, then the lab. */
+export async function closePvcSuite(suite: Partial<PvcSuite>): Promise<void> {
+  suite.store?.close();
+  if (suite.work !== undefined) await rm(suite.work, { recursive: true, force: true });
+  await suite.lab?.stop();
 }

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EndpointCache } from '../../sync-engine/controller/endpointCache.js';
@@ -11,7 +10,7 @@ import { narrowScopeOf, type NarrowScope } from '../../sync-engine/core/narrowSc
 import { narrowedView } from '../../sync-engine/core/testing/narrowed.js';
 import { openRemote } from '../../sync-engine/endpoints/open.js';
 import { StateStore } from '../../sync-engine/state/store.js';
-import { startPvcLab } from './helpers.js';
+import { closePvcSuite, openPvcSuite } from './helpers.js';
 import type { PvcLab } from './helpers.js';
 
 /**
@@ -24,16 +23,10 @@ let work: string;
 let store: StateStore;
 
 beforeAll(async () => {
-  lab = await startPvcLab();
+  ({ lab, work, store } = await openPvcSuite('narrow'));
   witness = await lab.witnessPod('group-vision', 'vision-archive', 'debian:12');
-  work = await mkdtemp(join(tmpdir(), 'tether-pvc-narrow-'));
-  store = StateStore.open(join(work, 'state.db'));
 }, 120_000);
-afterAll(async () => {
-  store.close();
-  await rm(work, { recursive: true, force: true });
-  await lab.stop();
-}, 60_000);
+afterAll(() => closePvcSuite({ lab, work, store }), 60_000);
 
 const HOSTILE = [
   '$(reboot)',

@@ -1,7 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, mkdir, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,7 +9,7 @@ import { syncPair } from '../../sync-engine/controller/syncPair.js';
 import { openRemote } from '../../sync-engine/endpoints/open.js';
 import { StateStore } from '../../sync-engine/state/store.js';
 import { tether } from '../helpers/cli.js';
-import { startPvcLab } from './helpers.js';
+import { closePvcSuite, openPvcSuite } from './helpers.js';
 import type { PvcLab } from './helpers.js';
 
 /** The PVC endpoint as a process: killed mid-sync, its peak memory against file size, exec-plugin credentials. */
@@ -24,16 +23,10 @@ let stateFile: string;
 let store: StateStore;
 
 beforeAll(async () => {
-  lab = await startPvcLab();
-  work = await mkdtemp(join(tmpdir(), 'tether-pvc-process-'));
+  ({ lab, work, store } = await openPvcSuite('process'));
   stateFile = join(work, 'state.db');
-  store = StateStore.open(stateFile);
 }, 120_000);
-afterAll(async () => {
-  store.close();
-  await rm(work, { recursive: true, force: true });
-  await lab.stop();
-}, 60_000);
+afterAll(() => closePvcSuite({ lab, work, store }), 60_000);
 
 /** A file of `mib` MiB whose every MiB differs (so a resumed copy in the wrong place is caught). */
 async function bigFile(path: string, mib: number): Promise<string> {

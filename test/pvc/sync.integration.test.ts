@@ -1,13 +1,12 @@
 import { createHash } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { syncPair } from '../../sync-engine/controller/syncPair.js';
 import { openRemote } from '../../sync-engine/endpoints/open.js';
 import { StateStore } from '../../sync-engine/state/store.js';
 import { snapshot } from '../helpers/trees.js';
-import { startPvcLab } from './helpers.js';
+import { closePvcSuite, openPvcSuite } from './helpers.js';
 import type { PvcLab } from './helpers.js';
 
 /** Names that break code which splices paths into shell strings or trusts them. */
@@ -32,15 +31,9 @@ let work: string;
 let counter = 0;
 
 beforeAll(async () => {
-  lab = await startPvcLab();
-  work = await mkdtemp(join(tmpdir(), 'tether-pvc-sync-'));
-  store = StateStore.open(join(work, 'state.db'));
+  ({ lab, work, store } = await openPvcSuite('sync'));
 }, 120_000);
-afterAll(async () => {
-  store.close();
-  await rm(work, { recursive: true, force: true });
-  await lab.stop();
-}, 60_000);
+afterAll(() => closePvcSuite({ lab, work, store }), 60_000);
 
 function sha(content: Buffer | string): string {
   return createHash('sha256').update(content).digest('hex');
