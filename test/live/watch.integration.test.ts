@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isEngineTemporary } from '../../sync-engine/core/temporaries.js';
 import { LiveService, setPaused } from '../../sync-engine/live/liveService.js';
+import type { PairRunner } from '../../sync-engine/live/pairRunner.js';
 import type { LiveStatus } from '../../sync-engine/live/status.js';
 import { filesBelow, livePair, put, waitFor, type LivePair } from './harness.js';
 
@@ -17,6 +18,18 @@ afterEach(async () => {
 
 function finished(path: string): boolean {
   return !path.split('/').some((segment) => isEngineTemporary(segment));
+}
+
+/**
+ * Starts a live service for the test's pair `p` and resolves with its runner once the first sync is done and the
+ * runner idle (`synced` tells the first sync by its result).
+ */
+async function watchPair(p: LivePair, synced: () => boolean): Promise<PairRunner> {
+  service = new LiveService({ store: p.store });
+  await service.start(['p']);
+  const runner = service.runner('p')!;
+  await waitFor('the first sync', () => synced() && runner.status.state === 'idle');
+  return runner;
 }
 
 describe('tether watch (LiveService)', () => {
@@ -61,10 +74,7 @@ describe('tether watch (LiveService)', () => {
     pair = p;
     put(p.local, 'keep.txt', 'keep');
     put(p.local, 'other.txt', 'other v1', 1_700_000_000);
-    service = new LiveService({ store: p.store });
-    await service.start(['p']);
-    const runner = service.runner('p')!;
-    await waitFor('the first sync', () => filesBelow(p.remote).length === 2 && runner.status.state === 'idle');
+    const runner = await watchPair(p, () => filesBelow(p.remote).length === 2);
 
     // Changed on the remote, outside what the watcher will report: a narrowed sync does not look there.
     put(p.remote, 'other.txt', 'other, changed on the remote', 1_700_000_100);
@@ -88,10 +98,7 @@ describe('tether watch (LiveService)', () => {
     const p = livePair({ pollIntervalMs: 500, rescanIntervalMs: 600_000, debounceMs: 20, maxBatchWaitMs: 100 });
     pair = p;
     put(p.local, 'log.txt', 'line 0\n');
-    service = new LiveService({ store: p.store });
-    await service.start(['p']);
-    const runner = service.runner('p')!;
-    await waitFor('the first sync', () => filesBelow(p.remote).includes('log.txt') && runner.status.state === 'idle');
+    await watchPair(p, () => filesBelow(p.remote).includes('log.txt'));
     put(p.remote, 'from-remote.txt', 'made in the pod');
     // An edit every 80 ms: each makes a narrowed sync; the poll must still come round within its interval.
     let pulledAfter: number | undefined;
@@ -110,10 +117,7 @@ describe('tether watch (LiveService)', () => {
     put(p.local, '.tetherignore', 'build/\n');
     put(p.local, 'build/a.txt', 'a v1');
     put(p.local, 'src.txt', 'src');
-    service = new LiveService({ store: p.store });
-    await service.start(['p']);
-    const runner = service.runner('p')!;
-    await waitFor('the first sync', () => filesBelow(p.remote).includes('src.txt') && runner.status.state === 'idle');
+    const runner = await watchPair(p, () => filesBelow(p.remote).includes('src.txt'));
     expect(filesBelow(p.remote)).not.toContain('build/a.txt');
 
     put(p.local, '.tetherignore', '# nothing ignored any more\n');
@@ -131,10 +135,7 @@ describe('tether watch (LiveService)', () => {
     pair = p;
     put(p.local, 'a.txt', 'a');
     put(p.local, 'b.txt', 'b');
-    service = new LiveService({ store: p.store });
-    await service.start(['p']);
-    const runner = service.runner('p')!;
-    await waitFor('the first sync', () => filesBelow(p.remote).length === 2 && runner.status.state === 'idle');
+    const runner = await watchPair(p, () => filesBelow(p.remote).length === 2);
     const first = runner.status.cycles;
     const firstAt = Date.now();
     await new Promise((resolve) => setTimeout(resolve, 3000));
