@@ -66,14 +66,8 @@ export function prepareAncestorLoader(db: Db): (pairId: number) => Map<string, E
   return (pairId) => load(pairId);
 }
 
-type AncestorRow = [
-  path: string,
-  flags: number,
-  size: number,
-  mtimeMs: number,
-  sha256: string | null,
-  target: string | null,
-];
+/** A row as the narrowed loader selects it: the columns `entryOf` takes, in its order. */
+type AncestorRow = Parameters<typeof entryOf>;
 
 /**
  * Loads the part of a pair's ancestor in a narrowed scope (`core/narrowScope.ts`): each root and what lies below

@@ -57,16 +57,13 @@ describe.each([
       // Created on the remote after the scan (which saw nothing there): must not be overwritten.
       files.push({ path: 'sub/appeared.txt', content: Buffer.from('from the laptop') });
       if (padding > 0) files.push({ path: 'sub/padding.bin', content: Buffer.alloc(padding, 7) });
-      const created = await lab.kubectl([
-        'exec',
-        '-n',
+      const created = await lab.exec(
         'group-vision',
         witness,
-        '--',
         'sh',
         '-c',
         `mkdir -p /data/${root}/sub && printf 'made remotely' > /data/${root}/sub/appeared.txt`,
-      ]);
+      );
       expect(created.code, created.stderr).toBe(0);
 
       const requests: WriteRequest[] = files.map(({ path, content }) => ({
@@ -93,17 +90,7 @@ describe.each([
       const expected = new Map(good.map((f) => [f.path, sha(f.content as Buffer)]));
       expected.set('sub/appeared.txt', sha(Buffer.from('made remotely')));
       expect(remote).toEqual(expected);
-      const leftovers = await lab.kubectl([
-        'exec',
-        '-n',
-        'group-vision',
-        witness,
-        '--',
-        'find',
-        `/data/${root}`,
-        '-name',
-        '.tether-*',
-      ]);
+      const leftovers = await lab.exec('group-vision', witness, 'find', `/data/${root}`, '-name', '.tether-*');
       expect(leftovers.stdout.toString()).toBe('');
     } finally {
       await endpoint.close();

@@ -131,7 +131,7 @@ describe('pvc:// under faults', () => {
     expect(failedFirst).toBe(true);
 
     const witness = await lab.witnessPod('group-vision', 'vision-archive', 'busybox:1.36');
-    const listing = await lab.kubectl(['exec', '-n', 'group-vision', witness, '--', 'ls', '-la', '/data/tests/cut']);
+    const listing = await lab.exec('group-vision', witness, 'ls', '-la', '/data/tests/cut');
     // Nothing half-written under the final name; the arrived bytes wait in a partial file.
     expect(listing.stdout.toString()).not.toMatch(/ big\.bin$/m);
     expect(listing.stdout.toString()).toMatch(/\.tether-partial-/);
@@ -236,7 +236,7 @@ describe('pvc:// under faults', () => {
     // Refused before any byte moves by the capacity check, or by the volume itself: either way with both numbers.
     expect((error as TetherError).message).toMatch(/needs \d+ (bytes|MiB)\b.* \d+ (bytes|MiB) free/);
     const witness = await lab.witnessPod('user-alice', 'alice-small', 'busybox:1.36');
-    const listing = await lab.kubectl(['exec', '-n', 'user-alice', witness, '--', 'ls', '/data/tests']);
+    const listing = await lab.exec('user-alice', witness, 'ls', '/data/tests');
     expect(listing.stdout.toString()).not.toMatch(/^huge\.bin$/m);
   }, 240_000);
 });

@@ -206,17 +206,7 @@ describe('the helper pod', () => {
     expect((await mine()).map((pod) => pod.name)).toEqual([kept.name]);
 
     // A helper whose heartbeat is older than its idle timeout is about to end itself: never taken over.
-    const aged = await lab.kubectl([
-      'exec',
-      '-n',
-      'group-vision',
-      kept.name,
-      '--',
-      'touch',
-      '-d',
-      '@0',
-      HEARTBEAT_FILE,
-    ]);
+    const aged = await lab.exec('group-vision', kept.name, 'touch', '-d', '@0', HEARTBEAT_FILE);
     expect(aged.code).toBe(0);
     await writeFile(join(local, 'c.txt'), 'c');
     expect((await syncPair(store, 'reuse')).uploaded).toBe(1);

@@ -14,6 +14,8 @@ export interface PvcLab {
     args: readonly string[],
     options?: { context?: string; input?: Buffer },
   ): Promise<{ code: number; stdout: Buffer; stderr: string }>;
+  /** Runs `command` (argv, no shell unless it names one) in `pod` with `kubectl exec`, as admin. */
+  exec(namespace: string, pod: string, ...command: string[]): Promise<{ code: number; stdout: Buffer; stderr: string }>;
   /** Starts a pod (as admin) that mounts `claim` at /data, with the given image; resolves once it runs. */
   witnessPod(namespace: string, claim: string, image: string): Promise<string>;
   /** sha256 of each file below `dir` in the witness pod, by path relative to it (computed by sha256sum in the pod). */
@@ -46,10 +48,13 @@ export async function startPvcLab(): Promise<PvcLab> {
       );
       child.stdin?.end(options.input);
     });
+  const exec: PvcLab['exec'] = (namespace, pod, ...command) =>
+    kubectl(['exec', '-n', namespace, pod, '--', ...command]);
   return {
     lab,
     dir,
     kubectl,
+    exec,
     async witnessPod(namespace, claim, image) {
       const name = `witness-${counter++}`;
       const manifest = JSON.stringify({
@@ -77,18 +82,15 @@ export async function startPvcLab(): Promise<PvcLab> {
       return name;
     },
     async remoteHashes(namespace, pod, root) {
-      const listed = await kubectl([
-        'exec',
-        '-n',
+      const listed = await exec(
         namespace,
         pod,
-        '--',
         'sh',
         '-c',
         'cd "$1" && find . -type f -exec sha256sum {} +',
         'sh',
         root,
-      ]);
+      );
       if (listed.code !== 0) throw new Error(`sha256sum in the pod failed: ${listed.stderr}`);
       const hashes = new Map<string, string>();
       for (const line of listed.stdout.toString().split('\n')) {

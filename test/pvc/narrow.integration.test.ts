@@ -41,19 +41,16 @@ const HOSTILE = [
 
 /** Runs a script in the witness pod, paths as arguments (`$1` is the folder). */
 async function inWitness(script: string, folder: string, ...args: string[]): Promise<string> {
-  const result = await lab.kubectl([
-    'exec',
-    '-n',
+  const result = await lab.exec(
     'group-vision',
     witness,
-    '--',
     'sh',
     '-c',
     `cd "$1" && shift && ${script}`,
     'sh',
     folder,
     ...args,
-  ]);
+  );
   if (result.code !== 0) throw new Error(`witness: ${result.stderr}`);
   return result.stdout.toString();
 }

@@ -106,31 +106,18 @@ describe('pvc:// endpoint against the lab', () => {
     const remote = await lab.remoteHashes('group-vision', witness, '/data/tests/push');
     const expected = new Map(Object.entries(files).map(([path, content]) => [path, sha(content)]));
     expect(remote).toEqual(expected);
-    const mode = await lab.kubectl([
-      'exec',
-      '-n',
-      'group-vision',
-      witness,
-      '--',
-      'stat',
-      '-c',
-      '%a',
-      '/data/tests/push/bin/run.sh',
-    ]);
+    const mode = await lab.exec('group-vision', witness, 'stat', '-c', '%a', '/data/tests/push/bin/run.sh');
     expect(mode.stdout.toString().trim()).toMatch(/^7[0-7][0-7]$/);
     // Small files arrive through tar batches: their mtimes come from the archive's headers, to the second.
-    const times = await lab.kubectl([
-      'exec',
-      '-n',
+    const times = await lab.exec(
       'group-vision',
       witness,
-      '--',
       'stat',
       '-c',
       '%Y %a',
       '/data/tests/push/top.txt',
       '/data/tests/push/names/-rf',
-    ]);
+    );
     for (const [index, path] of ['top.txt', 'names/-rf'].entries()) {
       const here = await stat(join(local, path));
       expect(times.stdout.toString().trim().split('\n')[index]).toBe(
@@ -170,21 +157,11 @@ describe('pvc:// endpoint against the lab', () => {
     expect(after.get('latest')).toBe(sha('resnet50/epoch-002.ckpt\n'));
     expect(after.get('notes.md')).toBe(sha('local note\n'));
     const localMtime = Math.floor((await stat(join(local, 'notes.md'))).mtimeMs / 1000);
-    const remoteMtime = await lab.kubectl([
-      'exec',
-      '-n',
-      'group-vision',
-      witness,
-      '--',
-      'stat',
-      '-c',
-      '%Y',
-      '/data/checkpoints/notes.md',
-    ]);
+    const remoteMtime = await lab.exec('group-vision', witness, 'stat', '-c', '%Y', '/data/checkpoints/notes.md');
     expect(Number(remoteMtime.stdout.toString().trim())).toBe(localMtime);
 
     // A remote deletion reaches the local side.
-    await lab.kubectl(['exec', '-n', 'group-vision', witness, '--', 'rm', '/data/checkpoints/notes.md']);
+    await lab.exec('group-vision', witness, 'rm', '/data/checkpoints/notes.md');
     const third = await syncPair(store, name);
     expect(third.problems).toEqual([]);
     await expect(stat(join(local, 'notes.md'))).rejects.toThrow();
@@ -193,12 +170,9 @@ describe('pvc:// endpoint against the lab', () => {
 
   it('mirror-pulls a large file and hostile remote names in strict mode; a name with a line break is a problem, never misread', async () => {
     const witness = await lab.witnessPod('group-nlp', 'nlp-corpus', 'busybox:1.36');
-    const made = await lab.kubectl([
-      'exec',
-      '-n',
+    const made = await lab.exec(
       'group-nlp',
       witness,
-      '--',
       'sh',
       '-c',
       'mkdir -p /data/tests/pull && cd /data/tests/pull && head -c 12582912 /dev/urandom > big.bin && ' +
@@ -207,7 +181,7 @@ describe('pvc:// endpoint against the lab', () => {
       '$(reboot)',
       '-rf',
       'line\nbreak.txt',
-    ]);
+    );
     expect(made.stderr).toBe('');
     const { name, local } = newPair({
       remote: 'pvc://admin@group-nlp/nlp-corpus/tests/pull',

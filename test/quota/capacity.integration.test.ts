@@ -34,7 +34,7 @@ afterAll(async () => {
 }, 60_000);
 
 async function inVolume(script: string): Promise<string> {
-  const result = await lab.kubectl(['exec', '-n', 'user-alice', witness, '--', 'sh', '-c', script]);
+  const result = await lab.exec('user-alice', witness, 'sh', '-c', script);
   if (result.code !== 0) throw new Error(`kubectl exec failed: ${result.stderr}`);
   return result.stdout.toString();
 }

@@ -146,7 +146,7 @@ describe('tether quota against the lab', () => {
     const config = { namespace: 'user-alice', pvc: 'alice-small', context: 'alice' };
     const sample = await measureClaim(config, lab.lab.kubeconfig);
     const witness = await lab.witnessPod('user-alice', 'alice-small', 'busybox:1.36');
-    const result = await lab.kubectl(['exec', '-n', 'user-alice', witness, '--', 'df', '-P', '-k', '/data']);
+    const result = await lab.exec('user-alice', witness, 'df', '-P', '-k', '/data');
     const df = parseDf(result.stdout.toString());
     expect(df).toBeDefined();
     expect(sample.totalBytes).toBe(df!.totalBytes);

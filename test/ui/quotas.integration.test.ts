@@ -137,7 +137,7 @@ describe('Quotas page against the lab', () => {
     await row.getByRole('button', { name: 'measure bytes used on user-alice/alice-small' }).click();
     await row.getByText('measured').waitFor({ timeout: 90_000 });
     const witness = await lab.witnessPod('user-alice', 'alice-small', 'busybox:1.36');
-    const result = await lab.kubectl(['exec', '-n', 'user-alice', witness, '--', 'df', '-P', '-k', '/data']);
+    const result = await lab.exec('user-alice', witness, 'df', '-P', '-k', '/data');
     const df = parseDf(result.stdout.toString());
     expect(df).toBeDefined();
     expect(Number(await row.getByTestId('used').getAttribute('data-bytes'))).toBe(df?.usedBytes);
@@ -157,12 +157,9 @@ describe('Quotas page against the lab', () => {
       ?.replace('pod/', '');
     if (viewer === undefined) throw new Error(`no viewer pod: ${pods.stdout.toString()}`);
     for (const folder of ['datasets', 'datasets/cifar-mini', 'datasets/coco-sample']) {
-      const sizes = await lab.kubectl([
-        'exec',
-        '-n',
+      const sizes = await lab.exec(
         'group-vision',
         viewer,
-        '--',
         'find',
         `/data/${folder}`,
         '-type',
@@ -173,7 +170,7 @@ describe('Quotas page against the lab', () => {
         '%s',
         '{}',
         '+',
-      ]);
+      );
       expect(sizes.code, sizes.stderr).toBe(0);
       const lines = sizes.stdout.toString().trim().split('\n');
       const total = lines.reduce((sum, line) => sum + Number(line), 0);
