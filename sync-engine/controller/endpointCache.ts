@@ -15,6 +15,7 @@ export class EndpointCache {
   readonly #keepOpenMs: number;
   #held: { readonly key: string; readonly endpoints: Record<Side, Endpoint> } | undefined;
   #timer: NodeJS.Timeout | undefined;
+  #warming: Promise<void> = Promise.resolve();
 
   constructor(keepOpenMs = DEFAULT_KEEP_OPEN_MS) {
     this.#keepOpenMs = keepOpenMs;
@@ -46,9 +47,15 @@ export class EndpointCache {
       return;
     }
     this.#held = { key, endpoints };
+    this.#warming = Promise.all([endpoints.local.keepWarm?.(), endpoints.remote.keepWarm?.()]).then(() => undefined);
     // Closing fails only when an endpoint cannot release what it holds; it tried, and nobody waits for it here.
     this.#timer = setTimeout(() => void this.close().catch(() => undefined), this.#keepOpenMs);
     this.#timer.unref();
+  }
+
+  /** Resolves once what the kept endpoints started for the next sync (`Endpoint.keepWarm`) is ready (tests). */
+  whenWarm(): Promise<void> {
+    return this.#warming;
   }
 
   /** Whether endpoints are kept now. */

@@ -239,4 +239,11 @@ export interface Endpoint {
    * ReadWriteOnce claim, which keeps the volume from the user's own pods.
    */
   readonly keepOpen?: boolean;
+
+  /**
+   * Called when live sync keeps this endpoint open for the next sync: a chance to make the next small change
+   * cheaper (a PVC starts a command session in its pod, so that a change costs no exec). Resolves once that is
+   * ready or failed; never rejects. What it starts ends at `close`.
+   */
+  keepWarm?(): Promise<void>;
 }

@@ -9,6 +9,7 @@ import { createIgnoreMatcher } from '../../sync-engine/core/ignore.js';
 import { narrowScopeOf, type NarrowScope } from '../../sync-engine/core/narrowScope.js';
 import { narrowedView } from '../../sync-engine/core/testing/narrowed.js';
 import { openRemote } from '../../sync-engine/endpoints/open.js';
+import { execSessionCounts } from '../../sync-engine/endpoints/pvc/execClient.js';
 import { StateStore } from '../../sync-engine/state/store.js';
 import { closePvcSuite, openPvcSuite } from './helpers.js';
 import type { PvcLab } from './helpers.js';
@@ -176,6 +177,48 @@ describe('a narrowed sync on a PVC', () => {
       'data/new/f.txt',
       'data/other.txt',
     ]);
+  });
+
+  it('live sync sends small changes through the command session it keeps in the pod: no exec per change', async () => {
+    const root = 'tests/narrow-session';
+    const local = join(work, 'narrow-session');
+    await mkdir(join(local, 'data'), { recursive: true });
+    await writeFile(join(local, 'data/edited.txt'), 'v1');
+    store.addPair({
+      name: 'session',
+      localPath: local,
+      remoteUrl: `pvc://alice@group-vision/vision-archive/${root}`,
+      mode: 'push',
+      compare: 'size-mtime',
+      ignore: [],
+      options: { kubeconfig: lab.lab.kubeconfig },
+    });
+    const cache = new EndpointCache();
+    try {
+      expect(await syncPair(store, 'session', { endpointCache: cache })).toMatchObject({ uploaded: 1 });
+      await cache.whenWarm();
+      // One file edited, one created with a name a shell would misread, in two live syncs.
+      const changes: [string, string][] = [
+        ['data/edited.txt', 'version two'],
+        ['data/$(reboot) -rf.txt', 'new, hostile name'],
+      ];
+      for (const [path, content] of changes) {
+        await writeFile(join(local, path), content);
+        execSessionCounts(true);
+        const synced = await syncPair(store, 'session', { endpointCache: cache, narrow: narrowScopeOf([path])! });
+        expect(synced).toMatchObject({ narrowed: 'assumed', uploaded: 1, problems: [] });
+        expect(execSessionCounts().started).toBe(0);
+      }
+      const remote = await lab.remoteHashes('group-vision', witness, `/data/${root}`);
+      expect(Object.fromEntries(remote)).toEqual({
+        'data/edited.txt': sha('version two'),
+        'data/$(reboot) -rf.txt': sha('new, hostile name'),
+      });
+    } finally {
+      await cache.close();
+    }
+    // Closing the kept endpoints ends the session's exec.
+    expect(execSessionCounts().active).toBe(0);
   });
 
   it('live sync keeps the endpoints between syncs, and opens them afresh when the helper pod went away', async () => {

@@ -33,6 +33,11 @@ export interface ExecRequest {
   readonly command: readonly string[];
   /** Bytes for the command's stdin. Under v4 the command must read exactly as many bytes as sent. */
   readonly stdin?: Readable | Buffer;
+  /**
+   * The stdin stream does not end by itself (a command session's): once the exec is over, do not wait for the
+   * next chunk of it. Its owner ends or destroys it.
+   */
+  readonly stdinOpenEnded?: boolean;
   /** Where stdout goes; when absent it is collected (up to `maxStdoutBytes`) into the result. */
   readonly stdout?: Writable;
   /** Fails the exec when nothing moves for this long (default 60 s). */
@@ -290,7 +295,7 @@ async function execSession(target: ExecTarget, request: ExecRequest): Promise<Ex
       if (statusText === undefined) fail(error instanceof Error ? error : new Error(String(error)));
     });
     await closed;
-    await sending;
+    if (request.stdinOpenEnded !== true) await sending;
     if (failure !== undefined) throw failure;
     const stderr = Buffer.concat(stderrChunks).toString();
     if (statusText === undefined)

@@ -4,6 +4,7 @@ import { backoff, DEFAULT_RETRY, nextRetry } from '../../core/retry.js';
 import { TetherError } from '../../errors.js';
 import type { ExecResult, ExecTarget } from './execClient.js';
 import { execInPod } from './execClient.js';
+import { PodSession } from './podSession.js';
 
 /**
  * Shell scripts run in the pod, rooted at the endpoint's folder. Every path travels as an argv element
@@ -23,6 +24,9 @@ export interface RunOptions {
 }
 
 export class PodShell {
+  /** A shell kept running in the pod for commands that fit (see podSession.ts); only while live sync keeps it. */
+  #session: PodSession | undefined;
+
   constructor(
     readonly target: ExecTarget,
     /** The folder in the pod that is the endpoint's root (mountPath + subpath). */
@@ -32,10 +36,36 @@ export class PodShell {
 
   /** Runs `script` (a constant) with `sh -c`, the root and `args` as positional parameters. */
   run(script: string, args: readonly string[], options: RunOptions = {}): Promise<ExecResult> {
+    if (this.#session !== undefined && options.stdout === undefined && !isReadable(options.stdin)) {
+      const viaSession = this.#session.run([prelude + script, this.root, ...args], options.stdin, options);
+      if (viaSession !== undefined) return viaSession;
+    }
     return execInPod(this.target, {
       command: ['sh', '-c', prelude + script, 'sh', this.root, ...args],
       ...options,
     });
+  }
+
+  /**
+   * Starts a session (see podSession.ts) that later commands go through when it is free and they fit; resolves
+   * once it is ready, or failed to start (then commands keep using execs). A session that ended is replaced.
+   */
+  async openSession(): Promise<void> {
+    const current = this.#session;
+    if (current?.ended === false) {
+      await current.ready;
+      return;
+    }
+    const session = new PodSession(this.target);
+    this.#session = session;
+    if (!(await session.ready) && this.#session === session) this.#session = undefined;
+  }
+
+  /** Ends the session, if one is open. */
+  async closeSession(): Promise<void> {
+    const session = this.#session;
+    this.#session = undefined;
+    await session?.close();
   }
 
   /**
@@ -60,6 +90,10 @@ export class PodShell {
     if (result.exitCode !== 0) throw commandError(this.displayName, what, result);
     return result;
   }
+}
+
+function isReadable(stdin: RunOptions['stdin']): stdin is Readable {
+  return stdin !== undefined && !Buffer.isBuffer(stdin);
 }
 
 /** A failed command as a TetherError: exit 3 is a missing root; ENOSPC and read-only filesystems are named. */

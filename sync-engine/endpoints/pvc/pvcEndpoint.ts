@@ -268,10 +268,16 @@ export class PvcEndpoint implements Endpoint {
     return this.helper === undefined || this.keepHelper;
   }
 
+  /** Live sync keeps this endpoint: start a command session, so that the next small change needs no exec. */
+  async keepWarm(): Promise<void> {
+    if (!this.closed) await this.shell.openSession();
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     if (this.heartbeat !== undefined) clearInterval(this.heartbeat);
+    await this.shell.closeSession();
     // A kept helper ends itself once its heartbeat is older than the idle timeout, unless a sync takes it over.
     if (!this.keepHelper) await this.helper?.delete();
   }
