@@ -202,6 +202,8 @@ async function execSession(target: ExecTarget, request: ExecRequest): Promise<Ex
   );
   const onAbort = (): void => fail(new TetherError('cancelled', `${what} was cancelled`));
   request.signal?.addEventListener('abort', onAbort);
+  // Aborted before the listener was there (while the connection was being set up): fail now.
+  if (request.signal?.aborted === true) onAbort();
 
   try {
     await opened;

@@ -13,21 +13,23 @@ import { execInPod } from './execClient.js';
  * The protocol, on the session's stdin, per command:
  * - a line `ID N LEN`: a random id, the number of argument lines, the bytes of stdin that follow them;
  * - N lines, the command's argv (the script first; no argument may hold a newline: those commands use an exec);
- * - exactly LEN bytes, read with `dd iflag=fullblock,count_bytes` (which, unlike `head -c`, reads no further)
- *   into a file that becomes the command's stdin; a line `q` ends the session (under v4, stdin cannot be closed).
+ * - exactly LEN bytes, read as one block by `dd bs=LEN count=1 iflag=fullblock` (which, unlike `head -c`, reads
+ *   no further) into a file that becomes the command's stdin. dd reports "1+0 records in" only for the whole
+ *   block: a stream cut short ends the session before the command runs on part of its stdin.
+ * A line `q` ends the session (under v4, stdin cannot be closed).
  * The script runs in a subshell, through `eval`, with the arguments as its positional parameters, as `sh -c`
  * would run it. Its stdout goes out as it comes; its stderr waits in a file. Then the shell writes, on stdout,
  * `\0ID CODE\0`, the stderr, and `\0ID\0`. The id is random per command and never echoed by anything else, so
  * nothing a command prints can be read as the end of it, and neither can file names.
  */
-const serverScript =
+export const serverScript =
   '__d=$(mktemp -d) || exit 1; trap \'rm -rf -- "$__d"\' EXIT; printf "\\0%s ready\\0" "$1"; ' +
   'while IFS= read -r __h; do [ "$__h" = q ] && break; ' +
   '__id=${__h%% *}; __r=${__h#* }; __n=${__r%% *}; __l=${__r#* }; set --; ' +
   'while [ "$__n" -gt 0 ]; do IFS= read -r __a || exit 1; set -- "$@" "$__a"; __n=$((__n - 1)); done; ' +
-  'if [ "$__l" -gt 0 ]; then dd bs=65536 iflag=fullblock,count_bytes count="$__l" of="$__d/i" 2>/dev/null || exit 1; ' +
-  'else : > "$__d/i"; fi; ' +
-  '( __s=$1; shift; unset __h __r __n __l __a; eval "$__s" ) < "$__d/i" 2> "$__d/e"; __c=$?; ' +
+  'if [ "$__l" -gt 0 ]; then dd bs="$__l" count=1 iflag=fullblock of="$__d/i" 2> "$__d/s" || exit 1; ' +
+  'IFS= read -r __s < "$__d/s"; [ "${__s%% *}" = 1+0 ] || exit 1; else : > "$__d/i"; fi; ' +
+  '( __s=$1; shift; unset __h __r __n __l __a __id __d; eval "$__s" ) < "$__d/i" 2> "$__d/e"; __c=$?; ' +
   'printf "\\0%s %s\\0" "$__id" "$__c"; if [ -s "$__d/e" ]; then cat -- "$__d/e"; fi; printf "\\0%s\\0" "$__id"; done';
 
 /** Commands whose stdin is larger than this use an exec (the session writes stdin to a file in the pod first). */
@@ -172,7 +174,7 @@ export class PodSession {
     this.#output.push(chunk);
     if (this.#pending !== undefined) this.#pending.lastActivity = Date.now();
     // Each marker ends what the shell writes until the next command: only the output's last bytes are looked at.
-    this.#tail = Buffer.concat([this.#tail, chunk]).subarray(-TAIL_BYTES);
+    this.#tail = Buffer.from(Buffer.concat([this.#tail, chunk]).subarray(-TAIL_BYTES));
     if (!this.#ready) {
       // The shell's first words are the ready marker, and nothing else.
       const marker = Buffer.from(`\0${this.#token} ready\0`);

@@ -268,9 +268,12 @@ export class PvcEndpoint implements Endpoint {
     return this.helper === undefined || this.keepHelper;
   }
 
-  /** Live sync keeps this endpoint: start a command session, so that the next small change needs no exec. */
+  /**
+   * Live sync keeps this endpoint: start a command session, so that the next small change needs no exec. Only
+   * where the probe found a `dd` that reads exact blocks (`iflag=fullblock`), which the session needs.
+   */
   async keepWarm(): Promise<void> {
-    if (!this.closed) await this.shell.openSession();
+    if (!this.closed && this.probe.ddCountBytes) await this.shell.openSession();
   }
 
   async close(): Promise<void> {
