@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EndpointCache } from '../../sync-engine/controller/endpointCache.js';
 import { syncPair } from '../../sync-engine/controller/syncPair.js';
@@ -121,6 +121,26 @@ describe.each([
 describe('a narrowed sync on a PVC', () => {
   const sha = (content: string): string => createHash('sha256').update(content).digest('hex');
 
+  /** A push pair `name` to tests/narrow-NAME with the given local files (path: content), as live sync runs it. */
+  async function livePushPair(name: string, files: Record<string, string>): Promise<{ root: string; local: string }> {
+    const root = `tests/narrow-${name}`;
+    const local = join(work, `narrow-${name}`);
+    for (const [path, content] of Object.entries(files)) {
+      await mkdir(dirname(join(local, path)), { recursive: true });
+      await writeFile(join(local, path), content);
+    }
+    store.addPair({
+      name,
+      localPath: local,
+      remoteUrl: `pvc://alice@group-vision/vision-archive/${root}`,
+      mode: 'push',
+      compare: 'size-mtime',
+      ignore: [],
+      options: { kubeconfig: lab.lab.kubeconfig },
+    });
+    return { root, local };
+  }
+
   it('sends the changed paths and leaves everything else for the next full sync; a deletion is planned from full scans', async () => {
     const root = 'tests/narrow-sync';
     const local = join(work, 'narrow-sync');
@@ -180,19 +200,7 @@ describe('a narrowed sync on a PVC', () => {
   });
 
   it('live sync sends small changes through the command session it keeps in the pod: no exec per change', async () => {
-    const root = 'tests/narrow-session';
-    const local = join(work, 'narrow-session');
-    await mkdir(join(local, 'data'), { recursive: true });
-    await writeFile(join(local, 'data/edited.txt'), 'v1');
-    store.addPair({
-      name: 'session',
-      localPath: local,
-      remoteUrl: `pvc://alice@group-vision/vision-archive/${root}`,
-      mode: 'push',
-      compare: 'size-mtime',
-      ignore: [],
-      options: { kubeconfig: lab.lab.kubeconfig },
-    });
+    const { root, local } = await livePushPair('session', { 'data/edited.txt': 'v1' });
     const cache = new EndpointCache();
     try {
       expect(await syncPair(store, 'session', { endpointCache: cache })).toMatchObject({ uploaded: 1 });
@@ -222,19 +230,7 @@ describe('a narrowed sync on a PVC', () => {
   });
 
   it('live sync keeps the endpoints between syncs, and opens them afresh when the helper pod went away', async () => {
-    const root = 'tests/narrow-kept';
-    const local = join(work, 'narrow-kept');
-    await mkdir(local, { recursive: true });
-    await writeFile(join(local, 'a.txt'), 'a');
-    store.addPair({
-      name: 'kept',
-      localPath: local,
-      remoteUrl: `pvc://alice@group-vision/vision-archive/${root}`,
-      mode: 'push',
-      compare: 'size-mtime',
-      ignore: [],
-      options: { kubeconfig: lab.lab.kubeconfig },
-    });
+    const { root, local } = await livePushPair('kept', { 'a.txt': 'a' });
     const cache = new EndpointCache();
     try {
       expect(await syncPair(store, 'kept', { endpointCache: cache })).toMatchObject({ uploaded: 1 });
