@@ -102,6 +102,12 @@ describe('the command session, when it cannot carry a command or breaks', () => 
       const multiline = await shell.run(ECHO, ['0', 'one\ntwo']);
       expect(multiline.stdout.toString()).toBe('one\ntwo\0');
       expect(execSessionCounts().started).toBe(1);
+      // Nor a stdin over 2 MiB (the session writes stdin to a file in the pod first).
+      execSessionCounts(true);
+      const large = Buffer.alloc(2 * 1024 * 1024 + 1, 3);
+      const counted = await shell.run('head -c "$1" | wc -c', [String(large.length)], { stdin: large });
+      expect(counted.stdout.toString().trim()).toBe(String(large.length));
+      expect(execSessionCounts().started).toBe(1);
       // Two commands at once: the session takes one, an exec the other.
       execSessionCounts(true);
       const both = await Promise.all([shell.run('sleep 0.2; echo a', []), shell.run('echo b', [])]);

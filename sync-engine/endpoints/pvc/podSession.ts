@@ -33,7 +33,7 @@ export const serverScript =
   'printf "\\0%s %s\\0" "$__id" "$__c"; if [ -s "$__d/e" ]; then cat -- "$__d/e"; fi; printf "\\0%s\\0" "$__id"; done';
 
 /** Commands whose stdin is larger than this use an exec (the session writes stdin to a file in the pod first). */
-export const SESSION_MAX_STDIN = 2 * 1024 * 1024;
+const SESSION_MAX_STDIN = 2 * 1024 * 1024;
 /** …and so do commands whose arguments take more than this. */
 const SESSION_MAX_ARGS = 64 * 1024;
 /** A command that prints nothing for this long ends the session (its exec would time out the same way). */
